@@ -1,0 +1,45 @@
+"""JWT from an HTTP-only cookie (browser, mobile web views) or the Authorization header.
+
+A request authenticated by cookie is open to CSRF like a session, so writes
+made that way must carry the CSRF token; a bearer header is not sent by the
+browser on its own, so it needs none.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.middleware.csrf import CsrfViewMiddleware
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework_simplejwt.authentication import JWTAuthentication
+
+
+class _CSRFCheck(CsrfViewMiddleware):
+    def _reject(self, request: Any, reason: str) -> str:  # type: ignore[override]
+        return reason
+
+
+class JWTCookieAuthentication(JWTAuthentication):
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        header = self.get_header(request)
+        if header is not None:
+            return super().authenticate(request)
+        raw = request.COOKIES.get(settings.JWT_ACCESS_COOKIE)
+        if not raw:
+            return None
+        validated = self.get_validated_token(raw.encode())
+        user = self.get_user(validated)
+        self.enforce_csrf(request)
+        return user, validated
+
+    def enforce_csrf(self, request: Request) -> None:
+        def dummy_get_response(_: Any) -> None:  # pragma: no cover - never called
+            return None
+
+        check = _CSRFCheck(dummy_get_response)
+        check.process_request(request)
+        reason = check.process_view(request, None, (), {})
+        if reason:
+            raise exceptions.PermissionDenied(f"CSRF failed: {reason}")

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, UserManager as DjangoUserManager
+from django.db import models
+
+from .tiers import Tier, TierLimits, limits_for
+
+
+class UserManager(DjangoUserManager["User"]):
+    """Email is the login; username is a display handle."""
+
+    def create_user(self, username: str, email: str | None = None, password: str | None = None, **extra):  # type: ignore[override]
+        if not email:
+            raise ValueError("An email address is required.")
+        return super().create_user(username, email=self.normalize_email(email).lower(), password=password, **extra)
+
+    def create_superuser(self, username: str, email: str | None = None, password: str | None = None, **extra):  # type: ignore[override]
+        if not email:
+            raise ValueError("An email address is required.")
+        return super().create_superuser(username, email=self.normalize_email(email).lower(), password=password, **extra)
+
+
+class User(AbstractUser):
+    email = models.EmailField("email address", unique=True)
+    tier = models.CharField(max_length=16, choices=Tier.CHOICES, default=Tier.FREE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = ["username"]
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def limits(self) -> TierLimits:
+        return limits_for(self)

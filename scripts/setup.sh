@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Install everything StreamUs needs on a Debian machine; quick when nothing changed.
+#   scripts/setup.sh            runtime + dev dependencies
+# Caches: .venv/ (Python), .cache/pip (wheels), node_modules/, .cache/bin (livekit-server).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+
+LIVEKIT_VERSION=v1.13.5
+APT_PACKAGES=(redis-server postgresql ffmpeg nginx libnginx-mod-rtmp chromium chromium-driver
+              fonts-dejavu-core procps)
+
+# 1. System packages (apt), only the missing ones.
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  say "apt: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts these as system services on install; we run our own on loopback.
+  for svc in redis-server nginx postgresql; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+else
+  say "apt: all ${#APT_PACKAGES[@]} packages present"
+fi
+
+# 2. Python virtualenv with pinned requirements; reinstall only when they change.
+if [ ! -x .venv/bin/python ]; then
+  say "python: creating .venv"
+  python3 -m venv .venv
+fi
+stamp=.venv/.requirements.sha
+want=$(cat requirements/*.txt | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "python: installing requirements/dev.txt"
+  .venv/bin/pip install -q --upgrade pip
+  PIP_CACHE_DIR=$ROOT/.cache/pip .venv/bin/pip install -q -r requirements/dev.txt
+  echo "$want" > "$stamp"
+else
+  say "python: requirements up to date"
+fi
+
+# 3. Front-end bundle (npm, esbuild): static/dist/. Nothing comes from a CDN at run time.
+if [ -f package.json ]; then
+  lockhash=$( (cat package.json package-lock.json 2>/dev/null) | sha256sum | cut -d' ' -f1)
+  if [ "$(cat node_modules/.streamus.sha 2>/dev/null)" != "$lockhash" ]; then
+    say "npm: installing front-end packages"
+    if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+    echo "$lockhash" > node_modules/.streamus.sha
+  else
+    say "npm: packages up to date"
+  fi
+  say "npm: building static/dist"
+  npm run --silent build
+fi
+
+# 4. LiveKit server, built from its release tag with Go; rebuilt only when the pin changes.
+LK=.cache/bin/livekit-server
+if [ "$("$LK" --version 2>/dev/null | awk '{print $3}')" != "${LIVEKIT_VERSION#v}" ]; then
+  say "livekit: building livekit-server $LIVEKIT_VERSION with go install (a few minutes, once)"
+  mkdir -p .cache/bin .cache/go
+  (cd /tmp && GOPATH=$ROOT/.cache/go GOBIN=$ROOT/.cache/bin GOFLAGS=-modcacherw \
+     go install "github.com/livekit/livekit-server/cmd/server@$LIVEKIT_VERSION")
+  mv .cache/bin/server "$LK"
+else
+  say "livekit: livekit-server $LIVEKIT_VERSION present"
+fi
+say "done"
