@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything StreamUs needs on a Debian machine; quick when nothing changed.
 #   scripts/setup.sh            runtime + dev dependencies
-# Caches: .venv/ (Python), .cache/pip (wheels), node_modules/, .cache/bin (livekit-server).
+# Caches: .venv/ (Python), node_modules/, .cache/bin (livekit-server); pip, npm and the
+# livekit build also keep copies in the user's cache (~/.cache) so fresh clones are quick.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -37,7 +38,7 @@ want=$(cat requirements/*.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "python: installing requirements/dev.txt"
   .venv/bin/pip install -q --upgrade pip
-  PIP_CACHE_DIR=$ROOT/.cache/pip .venv/bin/pip install -q -r requirements/dev.txt
+  .venv/bin/pip install -q -r requirements/dev.txt
   echo "$want" > "$stamp"
 else
   say "python: requirements up to date"
@@ -58,13 +59,20 @@ if [ -f package.json ]; then
 fi
 
 # 4. LiveKit server, built from its release tag with Go; rebuilt only when the pin changes.
+#    The build is kept in the user's cache so fresh clones on the same machine reuse it.
 LK=.cache/bin/livekit-server
+USER_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/streamus
+CACHED=$USER_CACHE/livekit-server-$LIVEKIT_VERSION
 if [ "$("$LK" --version 2>/dev/null | awk '{print $3}')" != "${LIVEKIT_VERSION#v}" ]; then
-  say "livekit: building livekit-server $LIVEKIT_VERSION with go install (a few minutes, once)"
-  mkdir -p .cache/bin .cache/go
-  (cd /tmp && GOPATH=$ROOT/.cache/go GOBIN=$ROOT/.cache/bin GOFLAGS=-modcacherw \
-     go install "github.com/livekit/livekit-server/cmd/server@$LIVEKIT_VERSION")
-  mv .cache/bin/server "$LK"
+  mkdir -p .cache/bin "$USER_CACHE"
+  if [ ! -x "$CACHED" ]; then
+    say "livekit: building livekit-server $LIVEKIT_VERSION with go install (a few minutes, once)"
+    tmpbin=$(mktemp -d)
+    (cd /tmp && GOBIN=$tmpbin go install "github.com/livekit/livekit-server/cmd/server@$LIVEKIT_VERSION")
+    mv "$tmpbin/server" "$CACHED"; rmdir "$tmpbin"
+  fi
+  cp "$CACHED" "$LK"
+  say "livekit: livekit-server $LIVEKIT_VERSION installed"
 else
   say "livekit: livekit-server $LIVEKIT_VERSION present"
 fi

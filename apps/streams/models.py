@@ -145,6 +145,12 @@ class Stream(models.Model):
 
 
 class GuestQuerySet(models.QuerySet["Guest"]):
+    def owned_by(self, user: object) -> GuestQuerySet:
+        return self.filter(stream__owner=user)
+
+    def on_stage(self) -> GuestQuerySet:
+        return self.filter(on_stage=True)
+
     def usable(self) -> GuestQuerySet:
         return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
 

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `make run`: migrate, create the demo login, start every process on loopback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf '\033[1;34m[run]\033[0m %s\n' "$*"; }
+export PATH=$PWD/.cache/bin:$PWD/.venv/bin:$PATH
+export STREAMUS_ENV=${STREAMUS_ENV:-development}
+export PYTHONUNBUFFERED=1
+mkdir -p var/media
+
+if redis-cli -p "${REDIS_PORT:-6379}" ping >/dev/null 2>&1; then
+  say "redis already answers on 127.0.0.1:${REDIS_PORT:-6379}; stop it first (make run starts its own)"
+  exit 1
+fi
+
+say "database: migrate"
+python manage.py migrate --noinput -v 0
+say "demo account"
+python manage.py create_demo
+python manage.py collectstatic --noinput -v 0
+
+cat <<TXT
+
+  StreamUs is starting on http://127.0.0.1:${PORT:-8000}/
+  Log in with  demo@streamus.local  /  streamus-demo   (admin at /admin/, API docs at /api/v1/docs/)
+  Ctrl-C stops every process.
+
+TXT
+exec honcho start -f Procfile

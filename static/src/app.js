@@ -1,0 +1,144 @@
+// StreamUs app bundle: htmx plus the small behaviours every page shares.
+//
+// The page CSP is `script-src 'self'; style-src 'self'`, so nothing here uses
+// eval, inline handlers or style attributes. htmx is configured from the
+// `htmx-config` meta tag in base.html (no eval, no indicator <style> tag).
+import htmx from "htmx.org";
+
+window.htmx = htmx;
+
+const TZ_COOKIE = "streamus_tz";
+const TOAST_MS = 5000;
+
+// --- time zone -------------------------------------------------------------
+// The server renders and parses times in the creator's zone when it knows it;
+// a cookie is the cheapest way to tell it without an extra request.
+function rememberTimeZone() {
+  try {
+    const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (tz && !document.cookie.split("; ").includes(`${TZ_COOKIE}=${tz}`)) {
+      document.cookie = `${TZ_COOKIE}=${tz}; path=/; max-age=31536000; SameSite=Lax`;
+    }
+  } catch {
+    // Old browsers without Intl time zones keep UTC.
+  }
+}
+
+// --- toasts ----------------------------------------------------------------
+function toastRegion() {
+  let region = document.getElementById("toasts");
+  if (!region) {
+    region = document.createElement("div");
+    region.id = "toasts";
+    region.className = "toasts";
+    region.setAttribute("role", "status");
+    region.setAttribute("aria-live", "polite");
+    document.body.append(region);
+  }
+  return region;
+}
+
+function dismissLater(el) {
+  window.setTimeout(() => {
+    el.classList.add("is-leaving");
+    window.setTimeout(() => el.remove(), 250);
+  }, TOAST_MS);
+}
+
+export function toast(text, level = "info") {
+  const el = document.createElement("div");
+  el.className = `toast toast-${level}`;
+  el.textContent = text;
+  toastRegion().append(el);
+  dismissLater(el);
+}
+
+// Server-rendered Django messages fade out like toasts; errors stay until closed.
+function initMessages(root) {
+  root.querySelectorAll(".toast[data-autodismiss]").forEach((el) => {
+    el.removeAttribute("data-autodismiss");
+    dismissLater(el);
+  });
+}
+
+// --- small behaviours, wired by data attributes ----------------------------
+function onClick(event) {
+  const copyButton = event.target.closest("[data-copy]");
+  if (copyButton) {
+    const source = document.getElementById(copyButton.dataset.copy);
+    const text = source ? source.value || source.textContent : "";
+    navigator.clipboard.writeText(text.trim()).then(
+      () => toast("Copied to the clipboard.", "success"),
+      () => {
+        source?.select?.();
+        toast("Press Ctrl+C to copy.", "info");
+      },
+    );
+    return;
+  }
+  const closeButton = event.target.closest("[data-dismiss]");
+  if (closeButton) {
+    closeButton.closest(closeButton.dataset.dismiss)?.remove();
+    return;
+  }
+  const menuButton = event.target.closest("[data-menu-toggle]");
+  if (menuButton) {
+    const menu = document.getElementById(menuButton.dataset.menuToggle);
+    const open = menu?.classList.toggle("is-open");
+    menuButton.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+}
+
+// Times are rendered in UTC ISO in `datetime`; show them in the viewer's words.
+const timeFormat = new Intl.DateTimeFormat(undefined, {
+  weekday: "short",
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+});
+
+function localiseTimes(root) {
+  root.querySelectorAll("time[data-local]").forEach((el) => {
+    const when = new Date(el.getAttribute("datetime"));
+    if (!Number.isNaN(when.valueOf())) {
+      el.textContent = timeFormat.format(when);
+      el.title = when.toString();
+    }
+  });
+}
+
+function enhance(root) {
+  localiseTimes(root);
+  initMessages(root);
+}
+
+// --- htmx wiring -----------------------------------------------------------
+document.addEventListener("htmx:load", (event) => enhance(event.detail.elt));
+
+// The server says what happened with an HX-Trigger: {"streamus:toast": {...}}.
+document.body.addEventListener("streamus:toast", (event) => {
+  const { text, level } = event.detail || {};
+  if (text) toast(text, level || "info");
+});
+
+document.body.addEventListener("htmx:responseError", (event) => {
+  const status = event.detail.xhr.status;
+  const text =
+    status === 403
+      ? "You are not allowed to do that (your session may have expired)."
+      : status === 404
+        ? "That item no longer exists."
+        : status === 429
+          ? "Too many attempts, wait a little and try again."
+          : `The server answered with an error (${status}). Please try again.`;
+  toast(text, "error");
+});
+
+document.body.addEventListener("htmx:sendError", () => {
+  toast("The server cannot be reached. Check your connection.", "error");
+});
+
+document.addEventListener("click", onClick);
+rememberTimeZone();
+enhance(document);
