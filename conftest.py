@@ -7,6 +7,9 @@ from rest_framework.test import APIClient
 
 from tests.factories import DEFAULT_PASSWORD, StreamFactory, UserFactory
 
+# Real-service fixtures any test may use (each starts its server lazily, on free ports).
+pytest_plugins = ["tests.support.livekit"]
+
 
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):

@@ -9,7 +9,7 @@ ROOT=$PWD
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
 LIVEKIT_VERSION=v1.13.5
-APT_PACKAGES=(redis-server postgresql ffmpeg nginx libnginx-mod-rtmp chromium chromium-driver
+APT_PACKAGES=(redis-server postgresql ffmpeg nginx libnginx-mod-rtmp libnginx-mod-stream chromium chromium-driver
               fonts-dejavu-core procps)
 
 # 1. System packages (apt), only the missing ones.

@@ -1,5 +1,11 @@
 """Websocket routes. Each app adds its consumers here."""
 
-from django.urls import URLPattern
+from channels.auth import AuthMiddlewareStack
+from django.urls import URLPattern, path
 
-websocket_urlpatterns: list[URLPattern] = []
+from apps.streams.consumers import StudioConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    # Session + user in the scope: the host is known by their login, a guest by the session set at /join/.
+    path("ws/studio/<int:stream_id>/", AuthMiddlewareStack(StudioConsumer.as_asgi())),
+]

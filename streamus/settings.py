@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "apps.branding",
     "apps.engagement",
     "apps.recordings",
+    "apps.library",
     "apps.rtc",
 ]
 
@@ -145,7 +146,8 @@ if STORAGE == "s3":
     AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default=None)  # MinIO
     AWS_DEFAULT_ACL = None
     AWS_QUERYSTRING_AUTH = True
-    default_storage = {"BACKEND": "storages.backends.s3.S3Storage"}
+    # Sets Content-Type / Content-Disposition on every object (see apps/library/storage.py).
+    default_storage = {"BACKEND": "apps.library.storage.UserFileS3Storage"}
 elif STORAGE == "local":
     default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 else:
@@ -154,6 +156,17 @@ STORAGES = {
     "default": default_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# --- Uploads: brand images, library clips, local recordings ------------------
+# Brand images are small; anything larger is a mistake or an attack.
+BRAND_ASSET_MAX_BYTES = env.int("BRAND_ASSET_MAX_BYTES", default=10 * 1024 * 1024)
+# 25 megapixels covers a 6K still; decoding more is a decompression bomb.
+BRAND_ASSET_MAX_PIXELS = env.int("BRAND_ASSET_MAX_PIXELS", default=25_000_000)
+# Resumable uploads (library clips, per-participant recordings) arrive in chunks of this size.
+UPLOAD_CHUNK_BYTES = env.int("UPLOAD_CHUNK_BYTES", default=8 * 1024 * 1024)
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024**3)
+UPLOAD_SPOOL_DIR = Path(env.str("UPLOAD_SPOOL_DIR", default=str(VAR_DIR / "upload-spool")))
+LIBRARY_MAX_CLIP_SECONDS = env.int("LIBRARY_MAX_CLIP_SECONDS", default=4 * 3600)
 
 # --- Redis: channel layer, Celery broker, cache, rate limits, show control ---
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -188,8 +201,41 @@ LIVEKIT_API_SECRET = env.str("LIVEKIT_API_SECRET", default="streamus-dev-livekit
 # Private, loopback and link-local destination hosts are refused (SSRF) unless
 # this is set for local testing.
 ALLOW_PRIVATE_DESTINATIONS = env.bool("ALLOW_PRIVATE_DESTINATIONS", default=False)
+# --- Connected platform accounts (OAuth) ----------------------------------------
+# A platform whose client id is empty is hidden, with an explanation, on the
+# connections page. Every base URL is a setting so tests (and proxies) can point
+# the same code at another server; the defaults are the real production hosts.
+# Redirect URIs registered with each platform: SITE_URL + /connections/<platform>/callback/
+YOUTUBE_CLIENT_ID = env.str("YOUTUBE_CLIENT_ID", default="")
+YOUTUBE_CLIENT_SECRET = env.str("YOUTUBE_CLIENT_SECRET", default="")
+GOOGLE_ACCOUNTS_BASE_URL = env.str("GOOGLE_ACCOUNTS_BASE_URL", default="https://accounts.google.com")
+GOOGLE_OAUTH_BASE_URL = env.str("GOOGLE_OAUTH_BASE_URL", default="https://oauth2.googleapis.com")
+YOUTUBE_API_BASE_URL = env.str("YOUTUBE_API_BASE_URL", default="https://www.googleapis.com/youtube/v3")
+TWITCH_CLIENT_ID = env.str("TWITCH_CLIENT_ID", default="")
+TWITCH_CLIENT_SECRET = env.str("TWITCH_CLIENT_SECRET", default="")
+TWITCH_AUTH_BASE_URL = env.str("TWITCH_AUTH_BASE_URL", default="https://id.twitch.tv/oauth2")
+TWITCH_API_BASE_URL = env.str("TWITCH_API_BASE_URL", default="https://api.twitch.tv/helix")
+TWITCH_INGEST_BASE_URL = env.str("TWITCH_INGEST_BASE_URL", default="https://ingest.twitch.tv")
+FACEBOOK_CLIENT_ID = env.str("FACEBOOK_CLIENT_ID", default="")
+FACEBOOK_CLIENT_SECRET = env.str("FACEBOOK_CLIENT_SECRET", default="")
+FACEBOOK_DIALOG_BASE_URL = env.str("FACEBOOK_DIALOG_BASE_URL", default="https://www.facebook.com/v24.0")
+FACEBOOK_GRAPH_BASE_URL = env.str("FACEBOOK_GRAPH_BASE_URL", default="https://graph.facebook.com/v24.0")
+# --- Chat ingest (apps/engagement) ----------------------------------------------
+# Twitch chat is IRC over this websocket; Facebook live comments stream from this host.
+TWITCH_CHAT_URL = env.str("TWITCH_CHAT_URL", default="wss://irc-ws.chat.twitch.tv:443")
+FACEBOOK_STREAMING_BASE_URL = env.str("FACEBOOK_STREAMING_BASE_URL", default="https://streaming-graph.facebook.com")
+# One Celery task reads a show's chats for this long, then hands over to the next (under the task time limit).
+ENGAGEMENT_INGEST_SLICE_SECONDS = env.int("ENGAGEMENT_INGEST_SLICE_SECONDS", default=200)
+# Seconds for one call to a platform API; a slow platform must not hold up go-live for long.
+PLATFORM_HTTP_TIMEOUT = env.float("PLATFORM_HTTP_TIMEOUT", default=10.0)
 FFMPEG_BIN = env.str("FFMPEG_BIN", default="ffmpeg")
 FFPROBE_BIN = env.str("FFPROBE_BIN", default="ffprobe")
+# Where the recorder writes while a show runs (fragmented files survive a crash and
+# are uploaded by the next run); uploaded to default storage at stop.
+BROADCAST_SPOOL_DIR = Path(env.str("BROADCAST_SPOOL_DIR", default=str(VAR_DIR / "spool")))
+BROADCAST_X264_PRESET = env.str("BROADCAST_X264_PRESET", default="veryfast")
+# Extra CA bundle the pushers trust for rtmps (tests and private ingests); system CAs otherwise.
+BROADCAST_EXTRA_CA_FILE = env.str("BROADCAST_EXTRA_CA_FILE", default="")
 
 # --- Email -------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -10,6 +10,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("api/v1/", include("streamus.api_urls")),
+    path("rtc/", include("apps.rtc.urls")),
+    path("connections/", include("apps.destinations.platform_urls")),
+    # Before the streams include: these pages own /recordings/ and /brand-kits/.
+    path("brand-kits/", include("apps.branding.urls")),
+    path("library/", include("apps.library.urls")),
+    path("recordings/", include("apps.recordings.urls")),
     path("", include("apps.streams.urls")),
 ]
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.conf import settings
 from django.middleware.csrf import CsrfViewMiddleware
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -43,3 +45,21 @@ class JWTCookieAuthentication(JWTAuthentication):
         reason = check.process_view(request, None, (), {})
         if reason:
             raise exceptions.PermissionDenied(f"CSRF failed: {reason}")
+
+
+class JWTCookieAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Describe both ways in to the OpenAPI schema: a bearer header, or the access cookie (either one)."""
+
+    target_class = JWTCookieAuthentication
+    name = ["jwtBearer", "jwtCookie"]
+
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
+        return [{"jwtBearer": []}, {"jwtCookie": []}]
+
+    def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
+        return [
+            build_bearer_security_scheme_object(
+                header_name="HTTP_AUTHORIZATION", token_prefix="Bearer", bearer_format="JWT"
+            ),
+            {"type": "apiKey", "in": "cookie", "name": settings.JWT_ACCESS_COOKIE},
+        ]

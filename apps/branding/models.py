@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
@@ -71,3 +74,51 @@ class BrandAsset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {self.kit}"
+
+
+class SceneTemplateQuerySet(models.QuerySet["SceneTemplate"]):
+    def owned_by(self, user: object) -> SceneTemplateQuerySet:
+        return self.filter(owner=user)
+
+
+class SceneTemplate(models.Model):
+    """A starting point for a show: a layout combined with a brand kit, applied to a stream in one click."""
+
+    class Kind(models.TextChoices):
+        INTERVIEW = "interview", "Interview"
+        PRESENTATION = "presentation", "Presentation"
+        SOLO = "solo", "Solo"
+
+    # The layout each kind starts with (values of apps.streams.models.Layout).
+    DEFAULT_LAYOUTS: ClassVar[dict[str, str]] = {
+        Kind.INTERVIEW: "side_by_side",
+        Kind.PRESENTATION: "screen_share",
+        Kind.SOLO: "solo",
+    }
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scene_templates")
+    name = models.CharField(max_length=80)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INTERVIEW)
+    layout = models.CharField(max_length=16)
+    brand_kit = models.ForeignKey(
+        BrandKit, null=True, blank=True, on_delete=models.SET_NULL, related_name="scene_templates"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SceneTemplateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="unique_scene_template_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from apps.streams.models import Layout
+
+        super().clean()
+        if self.layout not in Layout.values:
+            raise ValidationError({"layout": f"Choose one of {', '.join(Layout.values)}."})
+        if self.brand_kit is not None and self.brand_kit.owner_id != self.owner_id:
+            raise ValidationError({"brand_kit": "Choose one of your own brand kits."})

@@ -6,15 +6,22 @@ upload code; here we only create kits and move what is already stored.
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import uuid
+from typing import IO, Any
 
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
 
 from apps.accounts.models import User
 from apps.core.ownership import ensure_owner
+from apps.library.quota import quota_check
+from apps.streams.models import Stream
+from apps.streams.services import stream_update
 
-from .models import BrandAsset, BrandKit
+from .models import BrandAsset, BrandKit, SceneTemplate
+from .uploads import clean_image
 
 KIT_FIELDS = frozenset({"name", "primary_colour", "accent_colour", "font"})
 
@@ -91,3 +98,78 @@ def brand_asset_delete(*, asset: BrandAsset, by: User | None) -> None:
     asset.delete()
     if stored:
         transaction.on_commit(lambda: stored.storage.delete(stored.name))
+
+
+# --- Asset uploads, applying kits, scene templates (engineer H) ------------------
+
+
+@transaction.atomic
+def brand_asset_upload(
+    *, kit: BrandKit, by: User | None, kind: str, upload: IO[bytes], filename: str = "", size: int | None = None
+) -> BrandAsset:
+    """Validate an image (see uploads.py), re-encode it and store the clean copy as a new asset of `kit`."""
+    ensure_owner(kit.owner_id, by)
+    if kind not in BrandAsset.Kind.values:
+        raise ValidationError({"kind": f"Choose one of {', '.join(BrandAsset.Kind.values)}."})
+    image = clean_image(upload, size=size)
+    quota_check(kit.owner, adding=len(image.content))
+    asset = BrandAsset(
+        kit=kit,
+        kind=kind,
+        uid=uuid.uuid4().hex,
+        original_name=os.path.basename(filename or "")[:255],
+        content_type=image.content_type,
+        width=image.width,
+        height=image.height,
+        size_bytes=len(image.content),
+    )
+    if kind == BrandAsset.Kind.BACKGROUND:
+        # A background fills the canvas.
+        asset.x, asset.y, asset.scale = 0.0, 0.0, 1.0
+    # upload_to keeps only the extension of this name, which is the one we encoded.
+    asset.file.save(f"asset.{image.extension}", ContentFile(image.content), save=False)
+    try:
+        asset.full_clean()
+        asset.save()
+    except Exception:
+        asset.file.storage.delete(asset.file.name)
+        raise
+    return asset
+
+
+@transaction.atomic
+def brand_kit_apply(*, kit: BrandKit, stream: Stream, by: User | None) -> Stream:
+    """Use `kit` for `stream`'s logo, background, overlays, colours and font."""
+    ensure_owner(kit.owner_id, by)
+    return stream_update(stream=stream, by=by, brand_kit=kit)
+
+
+@transaction.atomic
+def scene_template_create(
+    *, owner: User, name: str, kind: str, layout: str = "", brand_kit: BrandKit | None = None
+) -> SceneTemplate:
+    template = SceneTemplate(
+        owner=owner,
+        name=(name or "").strip(),
+        kind=kind,
+        layout=layout or SceneTemplate.DEFAULT_LAYOUTS.get(kind, ""),
+        brand_kit=brand_kit,
+    )
+    template.full_clean(validate_constraints=False)
+    if SceneTemplate.objects.filter(owner=owner, name__iexact=template.name).exists():
+        raise ValidationError({"name": "You already have a scene template with this name."})
+    template.save()
+    return template
+
+
+@transaction.atomic
+def scene_template_delete(*, template: SceneTemplate, by: User | None) -> None:
+    ensure_owner(template.owner_id, by)
+    template.delete()
+
+
+@transaction.atomic
+def scene_template_apply(*, template: SceneTemplate, stream: Stream, by: User | None) -> Stream:
+    """One click: the template's layout and brand kit become the stream's."""
+    ensure_owner(template.owner_id, by)
+    return stream_update(stream=stream, by=by, layout=template.layout, brand_kit=template.brand_kit)

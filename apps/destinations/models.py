@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from apps.core import crypto
 
@@ -52,6 +55,22 @@ class Canvas(models.TextChoices):
     VERTICAL = "vertical", "Vertical 9:16"
 
 
+class PlatformState(models.TextChoices):
+    """Where the platform side of a connected destination is (YouTube broadcast, Facebook live video)."""
+
+    NONE = "", "Not created"
+    CREATED = "created", "Created, waiting for video"
+    LIVE = "live", "Live on the platform"
+    COMPLETE = "complete", "Ended"
+    FAILED = "failed", "Failed"
+
+
+class PrivacyStatus(models.TextChoices):
+    PUBLIC = "public", "Public"
+    UNLISTED = "unlisted", "Unlisted"
+    PRIVATE = "private", "Private"
+
+
 class DestinationQuerySet(models.QuerySet["StreamDestination"]):
     def owned_by(self, user: object) -> DestinationQuerySet:
         return self.filter(stream__owner=user)
@@ -77,6 +96,28 @@ class StreamDestination(models.Model):
     last_error = models.TextField(blank=True)
     # Summary of the last health sample (bitrate, fps, sent, dropped, reconnects...).
     health = models.JSONField(default=dict, blank=True)
+    # --- a connected channel instead of a typed URL + key (platform_services fills these) ---
+    account = models.ForeignKey(
+        "destinations.ConnectedAccount",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="destinations",
+    )
+    # Facebook: the page id to go live on ("me" for the profile). Empty for YouTube and Twitch.
+    platform_target_id = models.CharField(max_length=128, blank=True)
+    # Per-destination title/description; empty means "use the stream's".
+    title_override = models.CharField(max_length=140, blank=True)
+    description_override = models.TextField(blank=True, max_length=5000)
+    privacy = models.CharField(max_length=16, choices=PrivacyStatus.choices, default=PrivacyStatus.PUBLIC)
+    # Twitch category (game) name, set on the channel at go-live.
+    category = models.CharField(max_length=140, blank=True)
+    # YouTube liveBroadcast id or Facebook live video id; YouTube liveStream id.
+    platform_broadcast_id = models.CharField(max_length=128, blank=True)
+    platform_stream_id = models.CharField(max_length=128, blank=True)
+    # What the chat ingest reads: YouTube liveChatId, Twitch channel login, Facebook live video id.
+    chat_id = models.CharField(max_length=256, blank=True)
+    platform_state = models.CharField(max_length=16, choices=PlatformState.choices, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -115,3 +156,80 @@ class StreamDestination(models.Model):
     def decrypt_stream_key(self) -> str:
         """Only the media process calls this, right before a push starts."""
         return crypto.decrypt(self.stream_key_encrypted) if self.stream_key_encrypted else ""
+
+
+# --- connected platform accounts (OAuth) ------------------------------------------
+
+
+class ConnectedAccountQuerySet(models.QuerySet["ConnectedAccount"]):
+    def owned_by(self, user: object) -> ConnectedAccountQuerySet:
+        return self.filter(owner=user)
+
+
+class ConnectedAccount(models.Model):
+    """A YouTube channel, Twitch channel or Facebook user the creator connected with OAuth.
+
+    Tokens are Fernet ciphertext like stream keys; only `apps.destinations.platform_services`
+    decrypts them, right before it calls the platform. Facebook pages the user manages are
+    listed in `targets` (ids and names only; page tokens are fetched when needed).
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Connected"
+        # The platform refused our tokens (revoked, expired, password changed): reconnect.
+        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connected_accounts")
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    external_id = models.CharField(max_length=128)
+    display_name = models.CharField(max_length=200, blank=True)
+    # The public handle: Twitch login (also the chat channel), YouTube @handle.
+    handle = models.CharField(max_length=200, blank=True)
+    # Other places this login may go live to: [{"id": ..., "name": ..., "kind": "page"}].
+    targets = models.JSONField(default=list, blank=True)
+    access_token_encrypted = models.TextField(editable=False)
+    refresh_token_encrypted = models.TextField(blank=True, editable=False)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ConnectedAccountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["platform", "display_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "platform", "external_id"], name="unique_connected_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()}: {self.display_name or self.external_id}"
+
+    def set_tokens(self, *, access_token: str, refresh_token: str | None, expires_at: datetime | None) -> None:
+        """Store new tokens encrypted; a None refresh token keeps the one we have (Google omits it on refresh)."""
+        self.access_token_encrypted = crypto.encrypt(access_token)
+        if refresh_token is not None:
+            self.refresh_token_encrypted = crypto.encrypt(refresh_token) if refresh_token else ""
+        self.token_expires_at = expires_at
+
+    def clear_tokens(self) -> None:
+        self.access_token_encrypted = ""
+        self.refresh_token_encrypted = ""
+        self.token_expires_at = None
+
+    def decrypt_access_token(self) -> str:
+        return crypto.decrypt(self.access_token_encrypted) if self.access_token_encrypted else ""
+
+    def decrypt_refresh_token(self) -> str:
+        return crypto.decrypt(self.refresh_token_encrypted) if self.refresh_token_encrypted else ""
+
+    def token_expires_within(self, margin: timedelta) -> bool:
+        return self.token_expires_at is not None and self.token_expires_at <= timezone.now() + margin
+
+    def target_name(self, target_id: str) -> str:
+        for target in self.targets or []:
+            if str(target.get("id")) == str(target_id):
+                return str(target.get("name", ""))
+        return self.display_name

@@ -1,6 +1,32 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from apps.destinations import views as destination_views
+
+from . import studio_views, views
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="base.html"), name="dashboard"),
+    path("", views.dashboard, name="dashboard"),
+    path("streams/new/", views.stream_create, name="stream_create"),
+    path("streams/<int:pk>/", views.stream_detail, name="stream_detail"),
+    path("streams/<int:pk>/row/", views.stream_row, name="stream_row"),
+    path("streams/<int:pk>/edit/", views.stream_edit, name="stream_edit"),
+    path("streams/<int:pk>/delete/", views.stream_delete, name="stream_delete"),
+    path("streams/<int:pk>/guests/invite/", views.guest_invite, name="guest_invite"),
+    path("guests/<int:pk>/revoke/", views.guest_revoke, name="guest_revoke"),
+    path(
+        "streams/<int:stream_pk>/destinations/new/",
+        destination_views.destination_create,
+        name="destination_create",
+    ),
+    path("destinations/<int:pk>/row/", destination_views.destination_row, name="destination_row"),
+    path("destinations/<int:pk>/edit/", destination_views.destination_edit, name="destination_edit"),
+    path("destinations/<int:pk>/delete/", destination_views.destination_delete, name="destination_delete"),
+    # the studio and the guest pages (studio_views.py)
+    path("studio/<int:stream_id>/", studio_views.studio, name="studio"),
+    path("studio/<int:stream_id>/rtc/", studio_views.studio_rtc_token, name="studio_rtc_token"),
+    path("studio/<int:stream_id>/invites/", studio_views.studio_invite, name="studio_invite"),
+    path("join/rtc/", studio_views.guest_rtc_token, name="guest_rtc_token"),
+    path("join/<str:token>/", studio_views.guest_join, name="guest_join"),
+    path("recordings/", views.recordings, name="recordings"),
+    path("brand-kits/", views.brand_kits, name="brand_kits"),
 ]

@@ -5,10 +5,11 @@
 // `htmx-config` meta tag in base.html (no eval, no indicator <style> tag).
 import htmx from "htmx.org";
 
+import { dismissLater, toast } from "./lib/toast.js";
+
 window.htmx = htmx;
 
 const TZ_COOKIE = "streamus_tz";
-const TOAST_MS = 5000;
 
 // --- time zone -------------------------------------------------------------
 // The server renders and parses times in the creator's zone when it knows it;
@@ -22,35 +23,6 @@ function rememberTimeZone() {
   } catch {
     // Old browsers without Intl time zones keep UTC.
   }
-}
-
-// --- toasts ----------------------------------------------------------------
-function toastRegion() {
-  let region = document.getElementById("toasts");
-  if (!region) {
-    region = document.createElement("div");
-    region.id = "toasts";
-    region.className = "toasts";
-    region.setAttribute("role", "status");
-    region.setAttribute("aria-live", "polite");
-    document.body.append(region);
-  }
-  return region;
-}
-
-function dismissLater(el) {
-  window.setTimeout(() => {
-    el.classList.add("is-leaving");
-    window.setTimeout(() => el.remove(), 250);
-  }, TOAST_MS);
-}
-
-export function toast(text, level = "info") {
-  const el = document.createElement("div");
-  el.className = `toast toast-${level}`;
-  el.textContent = text;
-  toastRegion().append(el);
-  dismissLater(el);
 }
 
 // Server-rendered Django messages fade out like toasts; errors stay until closed.
@@ -133,6 +105,17 @@ document.body.addEventListener("htmx:responseError", (event) => {
           ? "Too many attempts, wait a little and try again."
           : `The server answered with an error (${status}). Please try again.`;
   toast(text, "error");
+});
+
+// A thin bar at the top while any htmx request is in flight.
+let inFlight = 0;
+document.body.addEventListener("htmx:beforeRequest", () => {
+  inFlight += 1;
+  document.body.classList.add("is-loading");
+});
+document.body.addEventListener("htmx:afterRequest", () => {
+  inFlight = Math.max(0, inFlight - 1);
+  if (!inFlight) document.body.classList.remove("is-loading");
 });
 
 document.body.addEventListener("htmx:sendError", () => {

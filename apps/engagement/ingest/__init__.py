@@ -1,0 +1,1 @@
+"""Chat ingest: one small module per platform behind `ChatSource` (see base.py)."""

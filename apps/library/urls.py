@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "library"
+urlpatterns = [
+    path("", views.clip_list, name="clips"),
+    path("clips/<int:pk>/row/", views.clip_row, name="clip_row"),
+    path("clips/<int:pk>/video", views.clip_video, name="clip_video"),
+    path("clips/<int:pk>/thumbnail", views.clip_thumbnail, name="clip_thumbnail"),
+    path("clips/<int:pk>/rename/", views.clip_rename, name="clip_rename"),
+    path("clips/<int:pk>/delete/", views.clip_delete, name="clip_delete"),
+]

@@ -1,0 +1,447 @@
+"""Live-show control: the services the API and studio call, and the media worker's side of a show.
+
+Services (keyword-only, raise ValidationError):
+
+* ``broadcast_start`` — checks the show fits the plan and this worker's encoders
+  (refusing before going live), then enqueues ``media.run_show`` on commit.
+* ``broadcast_stop`` — signals the running show through Redis; graceful: the
+  recording is finished, uploaded and its Recording row created within ~5 s.
+* ``destination_add_live`` / ``destination_remove_live`` — start or stop one
+  pusher while live.
+
+``run_show`` runs in the media worker (Celery task ``media.run_show``):
+
+1. take the per-stream Redis lock (waiting out a dead worker's lock), so a show
+   runs once and a destination never gets two pushes;
+2. load the stream and its destinations, decrypt keys (registered with the log
+   redactor), pick the encoder;
+3. finish recordings a killed run left in the spool (fragmented, so playable);
+4. start the BroadcastSession (workers/broadcast) and serve control commands
+   from Redis until stopped or the stream ends, refreshing the lock;
+5. stop the session, upload the recording, create the Recording row.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import close_old_connections, connection, transaction
+
+from apps.accounts.tiers import limits_for
+from apps.core.logging import register_secret, unregister_secret
+from apps.core.ownership import ensure_owner
+from apps.destinations import netguard
+from apps.destinations.models import StreamDestination
+from apps.recordings.models import Recording
+from apps.streams.models import Stream
+from workers.broadcast.capacity import CapacityError, choose_encoder
+from workers.broadcast.pusher import DestinationSpec
+from workers.broadcast.session import BroadcastSession, ShowConfig
+from workers.broadcast.source import ProgramSource, TestSceneSource
+
+log = logging.getLogger(__name__)
+
+LOCK_TTL_MS = 10_000  # a dead worker's lock frees this fast; a live one refreshes it every poll
+CONTROL_POLL_SECONDS = 0.25  # how quickly a stop/add/remove reaches the running show
+STATUS_CHECK_SECONDS = 2.0  # how often the control loop re-reads the stream's status from the database
+DB_SUMMARY_SECONDS = 5.0  # how often a destination's health summary is written to its row
+STOP_TTL_SECONDS = 3600
+
+_REFRESH = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+SourceFactory = Callable[[Stream, ShowConfig], ProgramSource]
+
+
+def control_key(stream_id: int) -> str:
+    return f"show:{stream_id}:control"
+
+
+def lock_key(stream_id: int) -> str:
+    return f"show:{stream_id}:lock"
+
+
+def stop_key(stream_id: int) -> str:
+    return f"show:{stream_id}:stop"
+
+
+def runs_key(stream_id: int) -> str:
+    """How many times a run of this show has started (each resume after a crash counts)."""
+    return f"show:{stream_id}:runs"
+
+
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def spool_dir(stream_id: int) -> Path:
+    return Path(settings.BROADCAST_SPOOL_DIR) / str(stream_id)
+
+
+# --- checks ---------------------------------------------------------------------
+
+
+def broadcast_check(*, stream: Stream) -> str:
+    """The encoder this show will use, or ValidationError: plan ceiling first, then this worker's capacity."""
+    width, height = stream.size
+    fps = int(stream.fps)
+    limits = limits_for(stream.owner)
+    if not limits.allows_resolution(height, fps):
+        raise ValidationError(
+            {
+                "resolution": f"Your plan streams up to {limits.ceiling_label}; {stream.resolution} at {fps} fps needs a higher plan."
+            },
+            code="tier_limit",
+        )
+    try:
+        return choose_encoder(width, height, fps)
+    except CapacityError as exc:
+        raise ValidationError({"resolution": str(exc)}, code="capacity") from exc
+
+
+def _check_destination_host(destination: StreamDestination) -> None:
+    parts = urlsplit(destination.rtmp_url)
+    try:
+        netguard.check_host(parts.hostname or "", parts.port or (443 if parts.scheme == "rtmps" else 1935))
+    except netguard.PrivateAddressError as exc:
+        raise ValidationError({"rtmp_url": str(exc)}) from exc
+
+
+# --- services -------------------------------------------------------------------
+
+
+def broadcast_start(*, stream: Stream, by: Any) -> None:
+    """Start the show's media (the stream is, or is becoming, live). Refuses what cannot be carried."""
+    ensure_owner(stream.owner_id, by)
+    broadcast_check(stream=stream)
+    stream_id = stream.pk
+
+    def enqueue() -> None:
+        from apps.streams.tasks import run_show_task
+
+        _redis().delete(stop_key(stream_id), control_key(stream_id))
+        run_show_task.delay(stream_id)
+
+    transaction.on_commit(enqueue)
+
+
+def broadcast_stop(*, stream: Stream, by: Any) -> None:
+    """Ask the running show to stop; it finishes and uploads the recording within seconds."""
+    ensure_owner(stream.owner_id, by)
+    stream_id = stream.pk
+
+    def signal() -> None:
+        r = _redis()
+        r.set(stop_key(stream_id), "1", ex=STOP_TTL_SECONDS)
+        r.rpush(control_key(stream_id), json.dumps({"op": "stop"}))
+        r.expire(control_key(stream_id), STOP_TTL_SECONDS)
+
+    transaction.on_commit(signal)
+
+
+def destination_add_live(*, destination: StreamDestination, by: Any) -> None:
+    stream = destination.stream
+    ensure_owner(stream.owner_id, by)
+    if not stream.is_live:
+        raise ValidationError({"status": "The stream is not live; the destination starts when it goes live."})
+    if not destination.enabled:
+        raise ValidationError({"enabled": "Enable the destination first."})
+    _check_destination_host(destination)
+    _send_control(stream.pk, {"op": "add", "id": destination.pk})
+
+
+def destination_remove_live(*, destination: StreamDestination, by: Any) -> None:
+    stream = destination.stream
+    ensure_owner(stream.owner_id, by)
+    if not stream.is_live:
+        raise ValidationError({"status": "The stream is not live."})
+    _send_control(stream.pk, {"op": "remove", "id": destination.pk})
+
+
+def _send_control(stream_id: int, command: dict[str, Any]) -> None:
+    def push() -> None:
+        r = _redis()
+        r.rpush(control_key(stream_id), json.dumps(command))
+        r.expire(control_key(stream_id), STOP_TTL_SECONDS)
+
+    transaction.on_commit(push)
+
+
+# --- the media worker's side ------------------------------------------------------------
+
+
+class ShowLock:
+    """A Redis lock with a token, refreshed by its holder; a holder that dies loses it after LOCK_TTL_MS."""
+
+    def __init__(self, r: redis.Redis, stream_id: int) -> None:
+        self.r = r
+        self.key = lock_key(stream_id)
+        self.token = uuid.uuid4().hex
+
+    def acquire(self, wait: float) -> bool:
+        deadline = time.monotonic() + wait
+        while True:
+            if self.r.set(self.key, self.token, nx=True, px=LOCK_TTL_MS):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)
+
+    def refresh(self) -> bool:
+        return bool(self.r.eval(_REFRESH, 1, self.key, self.token, LOCK_TTL_MS))
+
+    def release(self) -> None:
+        self.r.eval(_RELEASE, 1, self.key, self.token)
+
+
+def default_source(stream: Stream, config: ShowConfig) -> ProgramSource:
+    """The program until the compositor is wired in: the generated test scene with the stream's title."""
+    return TestSceneSource(width=config.width, height=config.height, fps=config.fps, title=stream.title)
+
+
+def destination_spec(destination: StreamDestination) -> DestinationSpec:
+    key = destination.decrypt_stream_key()
+    register_secret(key)  # from here on the key is masked in every log line
+    return DestinationSpec(
+        id=destination.pk,
+        url=destination.rtmp_url,
+        key=key,
+        name=destination.display_name,
+        ca_file=getattr(settings, "BROADCAST_EXTRA_CA_FILE", None) or None,
+    )
+
+
+def _host_check(host: str, port: int) -> list[str]:
+    return netguard.check_host(host, port)
+
+
+class HealthPublisher:
+    """Health samples → the stream's Channels group every second, and a summary on each destination row."""
+
+    def __init__(self, stream_id: int) -> None:
+        self.stream_id = stream_id
+        self.layer = get_channel_layer()
+        self._last_db: dict[int, tuple[float, str, str]] = {}
+
+    def __call__(self, samples: list[dict[str, Any]]) -> None:
+        group = f"stream-{self.stream_id}"
+        for sample in samples:
+            did = sample["destination_id"]
+            message = {"type": "destination.health", "destination": {"id": did, **sample}}
+            if self.layer is not None:
+                async_to_sync(self.layer.group_send)(group, message)
+            self._summarize(did, sample)
+
+    def _summarize(self, did: int, sample: dict[str, Any]) -> None:
+        now = time.monotonic()
+        status = {"live": StreamDestination.Status.CONNECTED, "error": StreamDestination.Status.ERROR}.get(
+            sample["state"], StreamDestination.Status.DISCONNECTED
+        )
+        last = self._last_db.get(did)
+        if last and now - last[0] < DB_SUMMARY_SECONDS and last[1] == status and last[2] == sample["last_error"]:
+            return
+        self._last_db[did] = (now, status, sample["last_error"])
+        StreamDestination.objects.filter(pk=did).update(status=status, last_error=sample["last_error"], health=sample)
+
+    def close(self) -> None:
+        connection.close()  # the health thread's own connection
+
+
+def run_show(
+    *,
+    stream_id: int,
+    source_factory: SourceFactory | None = None,
+    lock_wait: float | None = None,
+    on_started: Callable[[BroadcastSession], None] | None = None,
+) -> str:
+    """Run one live show to its end. Returns why it returned: stopped, ended, busy, not-live, refused."""
+    r = _redis()
+    lock = ShowLock(r, stream_id)
+    if not lock.acquire(LOCK_TTL_MS / 1000 + 2 if lock_wait is None else lock_wait):
+        log.info("Show %s is already running on another worker.", stream_id)
+        return "busy"
+    secrets: list[str] = []
+    try:
+        stream = Stream.objects.select_related("owner", "brand_kit").filter(pk=stream_id).first()
+        if stream is None or not stream.is_live or r.get(stop_key(stream_id)):
+            return "not-live"
+        try:
+            encoder = broadcast_check(stream=stream)
+        except ValidationError as exc:
+            reason = "; ".join(exc.messages)
+            StreamDestination.objects.filter(stream=stream, enabled=True).update(
+                status=StreamDestination.Status.ERROR, last_error=reason
+            )
+            log.warning("Show %s refused: %s", stream_id, reason)
+            return "refused"
+        r.incr(runs_key(stream_id))
+        r.expire(runs_key(stream_id), STOP_TTL_SECONDS)
+        recover_partial_recordings(stream)
+        width, height = stream.size
+        config = ShowConfig(
+            width=width,
+            height=height,
+            fps=int(stream.fps),
+            video_kbps=stream.video_bitrate_kbps,
+            audio_kbps=stream.audio_bitrate_kbps,
+            title=stream.title,
+            encoder=encoder,
+            preset=getattr(settings, "BROADCAST_X264_PRESET", "veryfast"),
+            recording_path=(
+                spool_dir(stream_id) / f"{uuid.uuid4().hex}.{stream.recording_format}"
+                if stream.recording_enabled
+                else None
+            ),
+            recording_format=stream.recording_format,
+            ffmpeg=settings.FFMPEG_BIN,
+        )
+        specs = [destination_spec(d) for d in stream.destinations.filter(enabled=True)]
+        secrets = [s.key for s in specs]
+        source = (source_factory or default_source)(stream, config)
+        health = HealthPublisher(stream_id)
+        session = BroadcastSession(config, source, host_check=_host_check, on_health=health)
+        session.start(specs)
+        log.info("Show %s is on air with %d destination(s).", stream_id, len(specs))
+        if on_started:
+            on_started(session)
+        try:
+            outcome = _control_loop(r, lock, stream, session, secrets)
+        finally:
+            path = session.stop()
+            health.close()
+            if path is not None and path.exists() and path.stat().st_size > 0:
+                save_recording(stream=stream, path=path)
+            StreamDestination.objects.filter(stream=stream).update(status=StreamDestination.Status.DISCONNECTED)
+        return outcome
+    finally:
+        for key in secrets:
+            unregister_secret(key)
+        lock.release()
+        close_old_connections()
+
+
+def _control_loop(r: redis.Redis, lock: ShowLock, stream: Stream, session: BroadcastSession, secrets: list[str]) -> str:
+    stream_id = stream.pk
+    next_status_check = time.monotonic() + STATUS_CHECK_SECONDS
+    while True:
+        if not lock.refresh():
+            # Someone else holds the show now (we were paused past the TTL): never push twice.
+            log.error("Show %s lost its lock; stopping this run.", stream_id)
+            return "lost-lock"
+        item = r.blpop([control_key(stream_id)], timeout=CONTROL_POLL_SECONDS)
+        if item is not None:
+            command = json.loads(item[1])
+            op = command.get("op")
+            if op == "stop":
+                return "stopped"
+            if op == "add":
+                destination = StreamDestination.objects.filter(pk=command.get("id"), stream_id=stream_id).first()
+                if destination is not None and destination.enabled:
+                    spec = destination_spec(destination)
+                    secrets.append(spec.key)
+                    session.add_destination(spec)
+            elif op == "remove":
+                if session.remove_destination(int(command.get("id", 0))):
+                    StreamDestination.objects.filter(pk=command.get("id")).update(
+                        status=StreamDestination.Status.DISCONNECTED
+                    )
+        if r.get(stop_key(stream_id)):
+            return "stopped"
+        if time.monotonic() >= next_status_check:
+            next_status_check = time.monotonic() + STATUS_CHECK_SECONDS
+            if not Stream.objects.filter(pk=stream_id, status=Stream.Status.LIVE).exists():
+                return "ended"
+        if not session.running:
+            return "crashed"
+
+
+# --- recordings ----------------------------------------------------------------------
+
+
+def probe(path: Path) -> dict[str, Any]:
+    """ffprobe the finished file (local files only: protocol whitelist)."""
+    out = subprocess.run(
+        [
+            settings.FFPROBE_BIN,
+            "-v",
+            "error",
+            "-protocol_whitelist",
+            "file",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+            str(path),
+        ],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    return json.loads(out.stdout)
+
+
+def save_recording(*, stream: Stream, path: Path, title: str = "") -> Recording:
+    """Upload a finished (or crash-truncated) program recording and create its row from ffprobe's view of it."""
+    info = probe(path)
+    fmt = info.get("format", {})
+    video = next((s for s in info.get("streams", []) if s.get("codec_type") == "video"), {})
+    duration = float(fmt.get("duration") or 0.0)
+    size = path.stat().st_size
+    bitrate = int(fmt.get("bit_rate") or (size * 8 / duration if duration else 0))
+    recording = Recording(
+        stream=stream,
+        kind=Recording.Kind.PROGRAM,
+        title=title or stream.title,
+        size_bytes=size,
+        duration_seconds=duration,
+        width=int(video.get("width") or 0),
+        height=int(video.get("height") or 0),
+        format=Recording.Format.WEBM if path.suffix == ".webm" else Recording.Format.MP4,
+        bitrate_kbps=bitrate // 1000,
+    )
+    # default_storage: local files, or S3 where boto3 uploads large files in parts.
+    with path.open("rb") as fh:
+        recording.file.save(f"{stream.pk}-{path.stem}{path.suffix}", File(fh), save=False)
+    recording.save()
+    path.unlink(missing_ok=True)
+    log.info("Recording %s saved (%.1f s, %d bytes).", recording.pk, duration, size)
+    return recording
+
+
+def recover_partial_recordings(stream: Stream) -> list[Recording]:
+    """Files a killed run left behind are fragmented, so they play: store them as recordings too."""
+    saved = []
+    directory = spool_dir(stream.pk)
+    for path in sorted(directory.glob("*.*")) if directory.exists() else []:
+        if path.stat().st_size == 0:
+            path.unlink()
+            continue
+        try:
+            saved.append(save_recording(stream=stream, path=path, title=f"{stream.title} (interrupted)"))
+        except (subprocess.CalledProcessError, ValueError):
+            log.warning("Could not recover partial recording %s", path.name)
+    return saved
+
+
+__all__ = [
+    "broadcast_check",
+    "broadcast_start",
+    "broadcast_stop",
+    "destination_add_live",
+    "destination_remove_live",
+    "run_show",
+]

@@ -1,0 +1,138 @@
+"""One encode fanned out to real nginx-rtmp ingests: what arrives, and what survives failures."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.broadcast.conftest import FPS, HEIGHT, WIDTH
+from tests.support.rtmp import (
+    Blackhole,
+    SilentServer,
+    audio_stream,
+    decode_all,
+    ffprobe,
+    packet_times,
+    video_stream,
+    wait_for,
+)
+from workers.broadcast.pusher import DestinationSpec, backoff_delay
+
+pytestmark = pytest.mark.media
+
+
+def assert_continuous(times: list[float], *, max_gap: float = 0.25) -> None:
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert gaps, "no packets"
+    assert max(gaps) <= max_gap, f"timestamp gap of {max(gaps):.3f} s"
+    assert min(gaps) > 0, "timestamps went backwards or repeated"
+
+
+def test_one_encode_reaches_three_destinations_and_survives_one_dying(make_session, rtmp_servers, tmp_path):
+    servers = rtmp_servers(3)
+    session = make_session()
+    session.start([DestinationSpec(i, s.url, f"key{i}") for i, s in enumerate(servers)])
+    for i, s in enumerate(servers):
+        s.wait_for_publish(f"key{i}")
+
+    # Kill one ingest mid-show; it reports the failure and keeps retrying.
+    victim = servers[1]
+    victim.kill()
+    wait_for(lambda: session.pushers[1].stats.state == "error", 10, message="pusher never noticed the kill")
+    assert session.pushers[1].stats.last_error
+    wait_for(lambda: session.pushers[1].stats.reconnects >= 2, 10)
+
+    victim.start()
+    back_at = time.monotonic()
+    victim.wait_for_publish("key1", count=2, timeout=10, min_bytes=1)
+    assert time.monotonic() - back_at <= 5.0
+    wait_for(lambda: session.pushers[1].stats.state == "live", 5)
+    # let the resumed publish carry a few GOPs
+    wait_for(lambda: session.pushers[1].stats.frames_sent >= 200 and session.frames_encoded >= 330, 20)
+    assert session.stop() is not None
+
+    for i in (0, 2):
+        flv = servers[i].recordings(f"key{i}")
+        assert len(flv) == 1, "an unaffected destination reconnected"
+        info = ffprobe(flv[0])
+        v = video_stream(info)
+        assert (v["codec_name"], v["width"], v["height"], v["r_frame_rate"]) == ("h264", WIDTH, HEIGHT, f"{FPS}/1")
+        assert audio_stream(info)["codec_name"] == "aac"
+        assert float(info["format"]["duration"]) >= 9.0
+        times = packet_times(flv[0])
+        assert_continuous(times)
+        assert len(times) >= 9 * FPS
+        assert decode_all(flv[0]) >= 9 * FPS
+
+    resumed = servers[1].recordings("key1")[1]
+    assert video_stream(ffprobe(resumed))["codec_name"] == "h264"
+    assert decode_all(resumed) > FPS  # starts at a keyframe: decodes from its first packet
+
+    # The recording saw the whole show, once.
+    recording = ffprobe(tmp_path / "program.mp4")
+    assert abs(float(recording["format"]["duration"]) - session.frames_encoded / FPS) < 0.5
+
+
+def test_dead_and_stalled_destinations_do_not_delay_the_others(make_session, rtmp_servers):
+    (good,) = rtmp_servers(1)
+    blackhole, silent = Blackhole(), SilentServer()
+    try:
+        session = make_session(record=False)
+        session.start(
+            [
+                DestinationSpec(1, blackhole.url, "never-accepts"),
+                DestinationSpec(2, silent.url, "never-reads"),
+                DestinationSpec(3, good.url, "good"),
+            ]
+        )
+        good.wait_for_publish("good")
+        wait_for(lambda: session.frames_encoded >= 5 * FPS, 15)
+        wait_for(
+            lambda: all(session.pushers[i].stats.state == "error" for i in (1, 2)), 15, message="bad pushers not in error"
+        )
+        started = session.started_at
+        assert started is not None
+        elapsed = time.monotonic() - started
+        # The encoder never waited for anyone: it kept real time.
+        assert session.frames_encoded >= (elapsed - 1.0) * FPS
+        session.stop()
+    finally:
+        blackhole.close()
+        silent.close()
+
+    times = packet_times(good.recordings("good")[0])
+    assert_continuous(times)
+    for i in (1, 2):
+        stats = session.pushers[i].stats
+        print(i, stats)
+        assert stats.frames_sent == 0
+        assert stats.reconnects >= 1
+    assert "timed out" in session.pushers[1].stats.last_error
+    assert "did not answer" in session.pushers[2].stats.last_error
+
+
+def test_add_and_remove_destinations_live(make_session, rtmp_servers):
+    first, second = rtmp_servers(2)
+    session = make_session(record=False)
+    session.start([DestinationSpec(1, first.url, "one")])
+    first.wait_for_publish("one")
+    assert session.add_destination(DestinationSpec(2, second.url, "two"))
+    assert not session.add_destination(DestinationSpec(2, second.url, "two")), "a destination got two pushes"
+    second.wait_for_publish("two")
+    assert session.remove_destination(1)
+    frames_at_removal = session.frames_encoded
+    wait_for(lambda: session.frames_encoded >= frames_at_removal + 2 * FPS, 10)
+    session.stop()
+    assert len(first.recordings("one")) == 1 and len(second.recordings("two")) == 1
+    # "one" stopped at the removal; "two" went on
+    assert float(ffprobe(second.recordings("two")[0])["format"]["duration"]) >= 2.0
+    assert_continuous(packet_times(second.recordings("two")[0]))
+
+
+def test_backoff_is_capped_and_jittered():
+    delays = [backoff_delay(n) for n in range(1, 12) for _ in range(20)]
+    assert max(delays) <= 3.0
+    assert min(delays) >= 0.25
+    assert len({round(d, 3) for d in delays}) > 50  # jittered, not lockstep
+    assert max(backoff_delay(1) for _ in range(50)) <= 0.5

@@ -1,0 +1,224 @@
+"""A live show end to end through the Django side: run_show, control via Redis, health, recording."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.exceptions import ValidationError
+
+from apps.destinations.models import StreamDestination
+from apps.recordings.models import Recording
+from apps.streams import broadcast
+from apps.streams.models import Stream
+from tests.factories import DestinationFactory, StreamFactory, UserFactory
+from tests.support.rtmp import audio_stream, decode_all, ffprobe, video_stream, wait_for
+from workers.broadcast.capacity import choose_encoder
+
+pytestmark = [pytest.mark.media, pytest.mark.django_db(transaction=True)]
+
+CANARY = "live_CANARY_9f3b2a71e0c4_streamkey"
+
+
+@pytest.fixture(autouse=True)
+def _show_settings(settings, tmp_path):
+    settings.BROADCAST_SPOOL_DIR = tmp_path / "spool"
+    settings.BROADCAST_X264_PRESET = "ultrafast"
+    settings.ALLOW_PRIVATE_DESTINATIONS = True
+
+
+def live_stream(**fields) -> Stream:
+    values = {"resolution": "480p", "fps": 30, "video_bitrate_kbps": 400, "audio_bitrate_kbps": 64}
+    values.update(fields)
+    stream = StreamFactory(**values)
+    stream.transition(Stream.Status.LIVE)
+    stream.save()
+    return stream
+
+
+def cmdlines() -> list[str]:
+    out = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                out.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+            except OSError:
+                continue
+    return out
+
+
+class ShowThread(threading.Thread):
+    def __init__(self, stream_id: int) -> None:
+        super().__init__(daemon=True)
+        self.stream_id = stream_id
+        self.started = threading.Event()
+        self.session = None
+        self.outcome: str | None = None
+        self.finished_at: float | None = None
+
+    def run(self) -> None:
+        def on_started(session):
+            self.session = session
+            self.started.set()
+
+        try:
+            self.outcome = broadcast.run_show(stream_id=self.stream_id, on_started=on_started)
+        finally:
+            self.finished_at = time.monotonic()
+
+
+def join_group(group: str):
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(group, channel)
+    return layer, channel
+
+
+def receive(layer, channel, timeout: float) -> dict:
+    async def go():
+        return await asyncio.wait_for(layer.receive(channel), timeout)
+
+    return async_to_sync(go)()
+
+
+def test_show_streams_reports_health_and_records_then_stops_gracefully(rtmp_servers, caplog, capfd):
+    caplog.set_level("INFO")
+    (server,) = rtmp_servers(1)
+    stream = live_stream()
+    destination = DestinationFactory(stream=stream, rtmp_url=server.url, stream_key=CANARY)
+    layer, channel = join_group(f"stream-{stream.pk}")
+
+    show = ShowThread(stream.pk)
+    show.start()
+    assert show.started.wait(20)
+    server.wait_for_publish(CANARY)
+
+    # Health arrives every second on the studio's group, and never carries the key or the URL.
+    messages = []
+    wait_for(
+        lambda: messages.append(receive(layer, channel, 5)) or sum(
+            1 for m in messages if m["destination"]["state"] == "live" and m["destination"]["fps"] > 20
+        )
+        >= 2,
+        20,
+    )
+    health = messages[-1]
+    assert health["type"] == "destination.health"
+    assert health["destination"]["id"] == destination.pk
+    for field in ("state", "bitrate_kbps", "fps", "frames_sent", "frames_dropped", "reconnects", "uptime", "last_error"):
+        assert field in health["destination"]
+    assert health["destination"]["bitrate_kbps"] > 50
+    dumped = json.dumps(messages)
+    assert CANARY not in dumped and server.url not in dumped
+
+    # Nowhere on the machine does a command line carry the key; the recorder's FFmpeg is whitelisted.
+    lines = cmdlines()
+    assert not [line for line in lines if CANARY in line]
+    recorder_lines = [line for line in lines if "ffmpeg" in line and str(stream.pk) in line and "pipe:0" in line]
+    assert recorder_lines and all("-protocol_whitelist pipe,file" in line for line in recorder_lines)
+
+    # Summary on the row.
+    wait_for(lambda: StreamDestination.objects.get(pk=destination.pk).status == "connected", 10)
+    assert StreamDestination.objects.get(pk=destination.pk).health["frames_sent"] > 0
+
+    time.sleep(0)  # the show keeps running while we look; now stop it
+    wait_for(lambda: show.session.frames_encoded >= 4 * 30, 15)
+    stop_at = time.monotonic()
+    broadcast.broadcast_stop(stream=stream, by=stream.owner)
+    show.join(10)
+    assert show.outcome == "stopped"
+    assert show.finished_at - stop_at <= 5.0, "stop was not graceful within 5 s"
+
+    recording = Recording.objects.get(stream=stream)
+    info = ffprobe(recording.file.path)
+    assert (recording.width, recording.height, recording.format) == (854, 480, "mp4")
+    assert recording.size_bytes == Path(recording.file.path).stat().st_size > 0
+    assert abs(recording.duration_seconds - float(info["format"]["duration"])) < 0.01
+    assert recording.duration_seconds >= 3.5
+    assert recording.bitrate_kbps > 50
+    assert video_stream(info)["codec_name"] == "h264" and audio_stream(info)["codec_name"] == "aac"
+    assert decode_all(recording.file.path) >= int(recording.duration_seconds * 30) - 5
+    assert not list((Path(broadcast.spool_dir(stream.pk))).glob("*")), "spool not cleaned"
+    assert StreamDestination.objects.get(pk=destination.pk).status == "disconnected"
+
+    # The key never reached a log line, our stderr, or an API response.
+    assert CANARY not in caplog.text
+    out, err = capfd.readouterr()
+    assert CANARY not in out and CANARY not in err
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(stream.owner)
+    for url in (f"/api/v1/destinations/{destination.pk}/", f"/api/v1/streams/{stream.pk}/destinations/"):
+        response = api.get(url)
+        assert response.status_code == 200
+        assert CANARY not in response.content.decode()
+    # and no process left behind
+    assert not [line for line in cmdlines() if "ffmpeg" in line and "pipe:0" in line and str(stream.pk) in line]
+
+
+def test_webm_recording_and_live_destination_control(rtmp_servers):
+    first, second = rtmp_servers(2)
+    stream = live_stream(recording_format="webm")
+    d1 = DestinationFactory(stream=stream, rtmp_url=first.url, stream_key="webm-one")
+    d2 = DestinationFactory(stream=stream, rtmp_url=second.url, stream_key="webm-two", enabled=False)
+    show = ShowThread(stream.pk)
+    show.start()
+    assert show.started.wait(20)
+    first.wait_for_publish("webm-one")
+
+    StreamDestination.objects.filter(pk=d2.pk).update(enabled=True)
+    d2.refresh_from_db()
+    broadcast.destination_add_live(destination=d2, by=stream.owner)
+    second.wait_for_publish("webm-two")
+    broadcast.destination_remove_live(destination=d1, by=stream.owner)
+    wait_for(lambda: d1.pk not in show.session.pushers, 5)
+    wait_for(lambda: show.session.frames_encoded >= 3 * 30, 15)
+    broadcast.broadcast_stop(stream=stream, by=stream.owner)
+    show.join(10)
+    assert show.outcome == "stopped"
+    assert len(first.recordings("webm-one")) == 1 and len(second.recordings("webm-two")) == 1
+
+    recording = Recording.objects.get(stream=stream)
+    info = ffprobe(recording.file.path)
+    assert recording.format == "webm" and recording.file.name.endswith(".webm")
+    assert video_stream(info)["codec_name"] == "vp9" and audio_stream(info)["codec_name"] == "opus"
+    assert decode_all(recording.file.path) > 30
+
+
+def test_a_show_never_runs_twice(rtmp_servers):
+    (server,) = rtmp_servers(1)
+    stream = live_stream(recording_enabled=False)
+    DestinationFactory(stream=stream, rtmp_url=server.url, stream_key="once")
+    show = ShowThread(stream.pk)
+    show.start()
+    assert show.started.wait(20)
+    # A second delivery of the task while the first run is alive: it waits out the lock TTL, then gives up.
+    assert broadcast.run_show(stream_id=stream.pk, lock_wait=1.0) == "busy"
+    server.wait_for_publish("once")
+    broadcast.broadcast_stop(stream=stream, by=None)
+    show.join(10)
+    assert show.outcome == "stopped"
+    assert len(server.recordings("once")) == 1
+    # After stop, a late duplicate does not restart it.
+    assert broadcast.run_show(stream_id=stream.pk, lock_wait=1.0) == "not-live"
+
+
+def test_capacity_is_checked_honestly_before_going_live():
+    pro = UserFactory(tier="pro")
+    free = UserFactory(tier="free")
+    with pytest.raises(ValidationError, match="hardware encoder"):
+        broadcast.broadcast_check(stream=StreamFactory(owner=pro, resolution="2160p", fps=60, video_bitrate_kbps=20000))
+    with pytest.raises(ValidationError, match="plan"):
+        broadcast.broadcast_check(stream=StreamFactory(owner=free, resolution="2160p", fps=30, video_bitrate_kbps=20000))
+    assert broadcast.broadcast_check(stream=StreamFactory(owner=free, resolution="720p", fps=30)) == "libx264"
+    # With a hardware encoder the same 4K60 show is accepted.
+    assert choose_encoder(3840, 2160, 60, encoders=("h264_nvenc", "libx264")) == "h264_nvenc"
+    assert choose_encoder(1920, 1080, 30, encoders=("libx264",), cores=2) == "libx264"

@@ -1,0 +1,390 @@
+"""Real RTMP(S) ingest servers for tests: nginx with libnginx-mod-rtmp on free loopback ports.
+
+Use from any test (fixtures are registered in tests/conftest via
+``pytest_plugins`` or imported directly)::
+
+    def test_push(rtmp_servers):
+        servers = rtmp_servers(3)               # three independent nginx processes
+        dest = servers[0]
+        dest.url                                # "rtmp://127.0.0.1:PORT/live"  (key = stream name)
+        dest.wait_for_publish("my-key")         # the first .flv recorded for that key
+        dest.kill(); dest.start()               # a destination going away and coming back
+        probe(dest.recordings("my-key")[0])     # ffprobe: codec, size, fps, duration
+
+    def test_rtmps(rtmps_server):
+        s = rtmps_server                        # the same plus TLS in front (nginx stream module)
+        s.rtmps_url, s.ca_file                  # certificate for 127.0.0.1 / localhost from a test CA
+
+Every publish is recorded whole (``record all``, ``record_unique on``), one
+FLV per publish session in ``<root>/rec``, so a test sees what arrived and
+how many times a pusher (re)connected. nginx runs with ``master_process
+off`` (one process) so ``kill()`` is a real, immediate crash of the ingest.
+
+Also here: ``Blackhole`` (a port whose backlog is full: connects hang) and
+``SilentServer`` (accepts and never reads) for isolation tests, ``ffprobe``
+helpers and ``make_ca`` for RTMPS certificates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import ipaddress
+import json
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
+STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
+NGINX = "/usr/sbin/nginx"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.05, message: str = "") -> Any:
+    """Poll `predicate` until it returns something truthy; fail with `message` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(message or f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def port_open(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        return True
+    return False
+
+
+class RtmpServer:
+    """One nginx-rtmp ingest (application ``live``), optionally with TLS in front."""
+
+    def __init__(self, root: Path, *, tls: tuple[Path, Path] | None = None, ca_file: Path | None = None) -> None:
+        self.root = root
+        self.port = free_port()
+        self.tls_port = free_port() if tls else None
+        self.ca_file = str(ca_file) if ca_file else None
+        self.rec_dir = root / "rec"
+        for sub in ("rec", "logs", "tmp"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        self.conf = root / "nginx.conf"
+        self.conf.write_text(self._config(tls))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def _config(self, tls: tuple[Path, Path] | None) -> str:
+        r = self.root
+        stream = ""
+        if tls:
+            cert, key = tls
+            stream = f"""
+stream {{
+    server {{
+        listen 127.0.0.1:{self.tls_port} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        proxy_pass 127.0.0.1:{self.port};
+    }}
+}}"""
+        modules = f"load_module {RTMP_MODULE};\n" + (f"load_module {STREAM_MODULE};\n" if tls else "")
+        return f"""{modules}
+daemon off;
+master_process off;
+worker_processes 1;
+error_log {r}/logs/error.log warn;
+pid {r}/nginx.pid;
+events {{ worker_connections 256; }}
+rtmp {{
+    server {{
+        listen 127.0.0.1:{self.port};
+        chunk_size 4096;
+        application live {{
+            live on;
+            record all;
+            record_path {r}/rec;
+            record_unique on;
+        }}
+    }}
+}}
+{stream}
+"""
+
+    @property
+    def url(self) -> str:
+        return f"rtmp://127.0.0.1:{self.port}/live"
+
+    @property
+    def rtmps_url(self) -> str:
+        return f"rtmps://127.0.0.1:{self.tls_port}/live"
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.proc = subprocess.Popen(
+            [NGINX, "-p", str(self.root), "-c", str(self.conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        ports = [self.port] + ([self.tls_port] if self.tls_port else [])
+        wait_for(
+            lambda: all(port_open(p) for p in ports) or self.proc.poll() is not None,  # type: ignore[union-attr]
+            timeout,
+            message="nginx-rtmp did not start",
+        )
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"nginx exited: {(self.root / 'logs/error.log').read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        """Crash the ingest (SIGKILL): connections drop without goodbye."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        wait_for(lambda: not port_open(self.port), 5, message="port still open after kill")
+
+    stop = kill
+
+    def recordings(self, key: str | None = None) -> list[Path]:
+        """FLV files recorded so far, oldest first (one per publish session)."""
+        pattern = f"{key}-*.flv" if key else "*.flv"
+        return sorted(self.rec_dir.glob(pattern), key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+    def wait_for_publish(self, key: str, count: int = 1, timeout: float = 15.0, min_bytes: int = 20000) -> Path:
+        """Wait until the `count`-th publish session for `key` has received `min_bytes`; return its file."""
+
+        def ready() -> Path | None:
+            files = self.recordings(key)
+            if len(files) >= count and files[count - 1].stat().st_size >= min_bytes:
+                return files[count - 1]
+            return None
+
+        return wait_for(ready, timeout, message=f"no publish #{count} on {self.url}")
+
+
+@pytest.fixture
+def rtmp_servers(tmp_path: Path) -> Iterator[Callable[[int], list[RtmpServer]]]:
+    """Factory: `rtmp_servers(n)` starts n independent ingests; all are stopped at teardown."""
+    started: list[RtmpServer] = []
+
+    def make(n: int) -> list[RtmpServer]:
+        servers = []
+        for _ in range(n):
+            server = RtmpServer(tmp_path / f"nginx-{len(started)}")
+            server.start()
+            started.append(server)
+            servers.append(server)
+        return servers
+
+    yield make
+    for server in started:
+        with contextlib.suppress(Exception):
+            server.kill()
+
+
+# --- TLS ------------------------------------------------------------------------
+
+
+def make_ca(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for `host` (IP and localhost SANs). Returns (ca, cert, key)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    directory.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "StreamUs Test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host)), x509.DNSName("localhost")]),
+            critical=False,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_path, cert_path, key_path = directory / "ca.pem", directory / "server.pem", directory / "server.key"
+    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return ca_path, cert_path, key_path
+
+
+@pytest.fixture
+def rtmps_server(tmp_path: Path) -> Iterator[RtmpServer]:
+    ca, cert, key = make_ca(tmp_path / "tls")
+    server = RtmpServer(tmp_path / "nginx-tls", tls=(cert, key), ca_file=ca)
+    server.start()
+    yield server
+    with contextlib.suppress(Exception):
+        server.kill()
+
+
+# --- misbehaving destinations ------------------------------------------------------
+
+
+class Blackhole:
+    """A listening port that never accepts: its backlog is already full, so connects hang (SYNs dropped)."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(0)
+        self.port = self.listener.getsockname()[1]
+        self.fillers: list[socket.socket] = []
+        # Fill the accept queue so later handshakes are not completed by the kernel.
+        for _ in range(3):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                s.connect(("127.0.0.1", self.port))
+            self.fillers.append(s)
+
+    @property
+    def url(self) -> str:
+        return f"rtmp://127.0.0.1:{self.port}/live"
+
+    def close(self) -> None:
+        for s in [*self.fillers, self.listener]:
+            s.close()
+
+
+class SilentServer:
+    """Accepts connections and never reads a byte: a destination that stalls."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)
+
+    @property
+    def url(self) -> str:
+        return f"rtmp://127.0.0.1:{self.port}/live"
+
+    def close(self) -> None:
+        self._closed = True
+        for s in [*self.accepted, self.listener]:
+            s.close()
+
+
+# --- checking media -------------------------------------------------------------------
+
+
+def ffprobe(path: Path | str, *args: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-protocol_whitelist",
+            "file",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+            *args,
+            str(path),
+        ],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    return json.loads(out.stdout)
+
+
+def video_stream(info: dict[str, Any]) -> dict[str, Any]:
+    return next(s for s in info["streams"] if s["codec_type"] == "video")
+
+
+def audio_stream(info: dict[str, Any]) -> dict[str, Any]:
+    return next(s for s in info["streams"] if s["codec_type"] == "audio")
+
+
+def packet_times(path: Path | str, stream: str = "v:0") -> list[float]:
+    """Presentation times (s) of every packet of one stream, read from the container."""
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-protocol_whitelist",
+            "file",
+            "-select_streams",
+            stream,
+            "-show_entries",
+            "packet=pts_time",
+            "-of",
+            "csv=p=0",
+            str(path),
+        ],
+        capture_output=True,
+        check=True,
+        timeout=60,
+        text=True,
+    )
+    return [float(line.split(",")[0]) for line in out.stdout.split() if line and line.split(",")[0] != "N/A"]
+
+
+def decode_all(path: Path | str) -> int:
+    """Decode every frame end to end (raises on corrupt data); returns the number of video frames."""
+    import av
+
+    frames = 0
+    with av.open(str(path)) as container:
+        for _ in container.decode(video=0):
+            frames += 1
+    return frames
