@@ -16,6 +16,8 @@ urlpatterns = [
     path("brand-kits/", include("apps.branding.urls")),
     path("library/", include("apps.library.urls")),
     path("recordings/", include("apps.recordings.urls")),
+    # Comment moderation panel, studio chat (studio/<id>/comments/...).
+    path("", include("apps.engagement.urls")),
     path("", include("apps.streams.urls")),
 ]
 

@@ -24,7 +24,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
 
     @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # noqa: N805
+    def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
 
@@ -47,7 +47,7 @@ class DestinationFactory(factory.django.DjangoModelFactory):
     rtmp_url = "rtmp://127.0.0.1:1935/live"
 
     @factory.post_generation
-    def stream_key(obj, create, extracted, **kwargs):  # noqa: N805
+    def stream_key(obj, create, extracted, **kwargs):
         obj.set_stream_key(extracted if extracted is not None else "live_sk_test_0000_abcd1234")
         if create:
             obj.save()

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminUserCreationForm
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
@@ -12,24 +12,14 @@ from .models import User
 
 
 class UserCreationAdminForm(AdminUserCreationForm):
-    class Meta(AdminUserCreationForm.Meta):
-        model = User
-        fields = ("email", "username")
-
+    # No Meta of our own: the admin builds the form for our User from add_fieldsets.
     def clean_email(self) -> str:
         # The manager lower-cases emails on create_user; keep the admin consistent with it.
         return self.cleaned_data["email"].strip().lower()
 
 
-class UserChangeAdminForm(UserChangeForm):
-    class Meta(UserChangeForm.Meta):
-        model = User
-        fields = "__all__"
-
-
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    form = UserChangeAdminForm
     add_form = UserCreationAdminForm
     list_display = ("email", "username", "tier", "stream_count", "is_staff", "is_active", "date_joined", "last_login")
     list_filter = ("tier", "is_staff", "is_superuser", "is_active", "groups")

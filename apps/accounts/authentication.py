@@ -40,9 +40,9 @@ class JWTCookieAuthentication(JWTAuthentication):
         def dummy_get_response(_: Any) -> None:  # pragma: no cover - never called
             return None
 
-        check = _CSRFCheck(dummy_get_response)
+        check = _CSRFCheck(dummy_get_response)  # type: ignore[arg-type]
         check.process_request(request)
-        reason = check.process_view(request, None, (), {})
+        reason = check.process_view(request, None, (), {})  # type: ignore[arg-type]
         if reason:
             raise exceptions.PermissionDenied(f"CSRF failed: {reason}")
 

@@ -40,7 +40,7 @@ class BrandAssetAdmin(admin.ModelAdmin):
 
     @admin.display(description="pixels")
     def dimensions(self, obj: BrandAsset) -> str:
-        return f"{obj.width}×{obj.height}" if obj.width else "—"
+        return f"{obj.width}x{obj.height}" if obj.width else "—"
 
 
 @admin.register(SceneTemplate)

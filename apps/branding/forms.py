@@ -30,7 +30,7 @@ class BrandAssetPlacementForm(forms.Form):
 
 
 class ApplyToStreamForm(forms.Form):
-    stream = forms.ModelChoiceField(queryset=None, empty_label=None)  # type: ignore[arg-type]
+    stream: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, empty_label=None)  # type: ignore[arg-type]
 
     def __init__(self, *args: object, streams: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -41,7 +41,7 @@ class SceneTemplateForm(forms.Form):
     name = forms.CharField(max_length=80)
     kind = forms.ChoiceField(choices=SceneTemplate.Kind.choices)
     layout = forms.ChoiceField(choices=[("", "The template's default"), *Layout.choices], required=False)
-    brand_kit = forms.ModelChoiceField(queryset=None, required=False)  # type: ignore[arg-type]
+    brand_kit: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, required=False)  # type: ignore[arg-type]
 
     def __init__(self, *args: object, kits: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,7 +11,7 @@ hex_colour = RegexValidator(r"^#[0-9A-Fa-f]{6}$", "Use a colour like #1A2B3C.")
 
 
 class BrandKitQuerySet(models.QuerySet["BrandKit"]):
-    def owned_by(self, user: object) -> BrandKitQuerySet:
+    def owned_by(self, user: Any) -> BrandKitQuerySet:
         return self.filter(owner=user)
 
 
@@ -40,7 +40,7 @@ def brand_asset_path(instance: BrandAsset, filename: str) -> str:
 
 
 class BrandAssetQuerySet(models.QuerySet["BrandAsset"]):
-    def owned_by(self, user: object) -> BrandAssetQuerySet:
+    def owned_by(self, user: Any) -> BrandAssetQuerySet:
         return self.filter(kit__owner=user)
 
 
@@ -77,7 +77,7 @@ class BrandAsset(models.Model):
 
 
 class SceneTemplateQuerySet(models.QuerySet["SceneTemplate"]):
-    def owned_by(self, user: object) -> SceneTemplateQuerySet:
+    def owned_by(self, user: Any) -> SceneTemplateQuerySet:
         return self.filter(owner=user)
 
 

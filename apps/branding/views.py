@@ -215,7 +215,7 @@ def template_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Scene template saved.")
             return redirect("branding:kits")
     for errors in form.errors.values():
-        messages.error(request, " ".join(errors))
+        messages.error(request, " ".join(str(e) for e in errors))
     return redirect("branding:kits")
 
 

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Services raise Django's ValidationError; the API answers it as a 400 with field messages."""
     if isinstance(exc, DjangoValidationError):
-        if hasattr(exc, "message_dict"):
+        if getattr(exc, "code", None) == "rate_limited":  # a service's rate limit is a 429, not a 400
+            exc = exceptions.Throttled(detail=" ".join(exc.messages))
+        elif hasattr(exc, "message_dict"):
             exc = exceptions.ValidationError(exc.message_dict)
         else:
             exc = exceptions.ValidationError({"detail": exc.messages})

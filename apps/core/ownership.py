@@ -6,17 +6,13 @@ other people's objects means an id reveals nothing about who owns what.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
 M = TypeVar("M", bound=Model)
-
-
-class _OwnedQuerySet(Protocol[M]):  # pragma: no cover - typing only
-    def owned_by(self, user: Any) -> QuerySet[M]: ...
 
 
 def owned(queryset: QuerySet[M], user: Any) -> QuerySet[M]:
@@ -29,7 +25,7 @@ def owned(queryset: QuerySet[M], user: Any) -> QuerySet[M]:
 def get_owned_or_404(queryset: QuerySet[M], user: Any, **lookup: Any) -> M:
     try:
         return owned(queryset, user).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
         # ValueError/TypeError: a malformed id in the URL is "not found", not a 500.
         raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.") from exc
 

@@ -29,7 +29,27 @@ class StreamDestinationAdminForm(forms.ModelForm):
 
     class Meta:
         model = StreamDestination
-        fields = "__all__"
+        # The admin's fieldsets pick what shows; the key's ciphertext is editable=False and never a field.
+        fields = (
+            "stream",
+            "platform",
+            "name",
+            "rtmp_url",
+            "canvas",
+            "enabled",
+            "status",
+            "last_error",
+            "account",
+            "platform_target_id",
+            "title_override",
+            "description_override",
+            "privacy",
+            "category",
+            "platform_state",
+            "platform_broadcast_id",
+            "platform_stream_id",
+            "chat_id",
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

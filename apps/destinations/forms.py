@@ -44,9 +44,9 @@ class DestinationForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.destination = destination
         if destination is not None and destination.has_stream_key:
-            self.fields["stream_key"].help_text = (
-                f"Current key {destination.masked_stream_key}. Leave empty to keep it, or paste a new one."
-            )
+            self.fields[
+                "stream_key"
+            ].help_text = f"Current key {destination.masked_stream_key}. Leave empty to keep it, or paste a new one."
         if destination is None:
             # New destinations are enabled; the toggle only matters when editing.
             del self.fields["enabled"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -59,6 +60,8 @@ class PlatformState(models.TextChoices):
     """Where the platform side of a connected destination is (YouTube broadcast, Facebook live video)."""
 
     NONE = "", "Not created"
+    # Created ahead of the show (YouTube scheduled broadcast, Facebook SCHEDULED_UNPUBLISHED).
+    SCHEDULED = "scheduled", "Scheduled"
     CREATED = "created", "Created, waiting for video"
     LIVE = "live", "Live on the platform"
     COMPLETE = "complete", "Ended"
@@ -162,7 +165,7 @@ class StreamDestination(models.Model):
 
 
 class ConnectedAccountQuerySet(models.QuerySet["ConnectedAccount"]):
-    def owned_by(self, user: object) -> ConnectedAccountQuerySet:
+    def owned_by(self, user: Any) -> ConnectedAccountQuerySet:
         return self.filter(owner=user)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,13 +26,14 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from .models import (
     DEFAULT_INGEST_URLS,
     ConnectedAccount,
+    Platform,
     PlatformState,
     PrivacyStatus,
     StreamDestination,
@@ -143,7 +145,9 @@ def connection_complete(*, user: Any, session: SessionBase, platform: str, param
     if not code:
         raise ValidationError(f"{client.label} sent no authorization code. Start again.", code="no_code")
     try:
-        tokens = client.exchange_code(code=code, redirect_uri=redirect_uri_for(platform), code_verifier=pending["verifier"])
+        tokens = client.exchange_code(
+            code=code, redirect_uri=redirect_uri_for(platform), code_verifier=pending["verifier"]
+        )
         identity = client.identity(access_token=tokens.access_token)
     except PlatformError as exc:
         if exc.kind == ErrorKind.AUTH:
@@ -188,6 +192,7 @@ def account_refresh_tokens(*, account: ConnectedAccount, force: bool = False) ->
     workers refreshing at once would leave one holding a dead token.
     """
     client = client_for(account.platform)
+    failure: PlatformError | None = None
     with transaction.atomic():
         locked = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
         if not force and not locked.token_expires_within(REFRESH_MARGIN):
@@ -197,22 +202,28 @@ def account_refresh_tokens(*, account: ConnectedAccount, force: bool = False) ->
                 access_token=locked.decrypt_access_token(), refresh_token=locked.decrypt_refresh_token()
             )
         except PlatformError as exc:
-            if exc.kind == ErrorKind.AUTH:
-                locked.status = ConnectedAccount.Status.NEEDS_RECONNECT
-                locked.last_error = exc.message
-                locked.save(update_fields=["status", "last_error", "updated_at"])
-                account.status, account.last_error = locked.status, locked.last_error
-            raise
-        locked.set_tokens(
-            access_token=tokens.access_token,
-            refresh_token=tokens.refresh_token if tokens.refresh_token else None,
-            expires_at=_expiry(tokens.expires_in),
-        )
-        locked.status = ConnectedAccount.Status.ACTIVE
-        locked.last_error = ""
-        locked.save()
+            failure = exc  # recorded after the block: raising inside it would roll the record back
+        else:
+            locked.set_tokens(
+                access_token=tokens.access_token,
+                refresh_token=tokens.refresh_token if tokens.refresh_token else None,
+                expires_at=_expiry(tokens.expires_in),
+            )
+            locked.status = ConnectedAccount.Status.ACTIVE
+            locked.last_error = ""
+            locked.save()
+    if failure is not None:
+        if failure.kind == ErrorKind.AUTH:
+            _needs_reconnect(account, failure)
+        raise failure
     logger.info("platform token refreshed", extra={"event": "token_refreshed"})
     return locked
+
+
+def _needs_reconnect(account: ConnectedAccount, error: PlatformError) -> None:
+    account.status = ConnectedAccount.Status.NEEDS_RECONNECT
+    account.last_error = error.message
+    ConnectedAccount.objects.filter(pk=account.pk).update(status=account.status, last_error=account.last_error)
 
 
 def refresh_expiring_tokens(*, within: timedelta = timedelta(minutes=15)) -> int:
@@ -247,9 +258,7 @@ def _with_token(account: ConnectedAccount, call: Callable[[str], T]) -> T:
         return call(account.decrypt_access_token())
     except PlatformError as exc:
         if exc.kind == ErrorKind.AUTH:
-            ConnectedAccount.objects.filter(pk=account.pk).update(
-                status=ConnectedAccount.Status.NEEDS_RECONNECT, last_error=exc.message
-            )
+            _needs_reconnect(account, exc)
         raise
 
 
@@ -312,7 +321,7 @@ def platform_destination_create(
         stream=stream,
         platform=account.platform,
         name=account.target_name(target_id)[:80] if target_id else account.display_name[:80],
-        rtmp_url=DEFAULT_INGEST_URLS[account.platform],
+        rtmp_url=DEFAULT_INGEST_URLS[Platform(account.platform)],
         account=account,
         platform_target_id=target_id,
         title_override=title.strip(),
@@ -361,7 +370,9 @@ def _connected(stream: Any) -> list[StreamDestination]:
     )
 
 
-def _fail(destination: StreamDestination, exc: PlatformError, *, state: str | None = PlatformState.FAILED) -> PlatformResult:
+def _fail(
+    destination: StreamDestination, exc: PlatformError, *, state: str | None = PlatformState.FAILED
+) -> PlatformResult:
     destination.status = StreamDestination.Status.ERROR
     destination.last_error = exc.message
     fields = ["status", "last_error", "updated_at"]
@@ -378,7 +389,7 @@ def _fail(destination: StreamDestination, exc: PlatformError, *, state: str | No
     return PlatformResult(destination.pk, destination.platform, ok=False, message=exc.message, kind=exc.kind.value)
 
 
-def _store_setup(destination: StreamDestination, setup: LiveSetup) -> None:
+def _store_setup(destination: StreamDestination, setup: LiveSetup, *, state: str = PlatformState.CREATED) -> None:
     if setup.ingest_url:
         destination.rtmp_url = setup.ingest_url
     if setup.stream_key:
@@ -386,7 +397,7 @@ def _store_setup(destination: StreamDestination, setup: LiveSetup) -> None:
     destination.platform_broadcast_id = setup.broadcast_id or destination.platform_broadcast_id
     destination.platform_stream_id = setup.stream_id or destination.platform_stream_id
     destination.chat_id = setup.chat_id or destination.chat_id
-    destination.platform_state = PlatformState.CREATED
+    destination.platform_state = state
     destination.last_error = ""
     if destination.status == StreamDestination.Status.ERROR:
         destination.status = StreamDestination.Status.DISCONNECTED
@@ -415,8 +426,10 @@ def schedule_platform_destinations(*, stream: Any) -> list[PlatformResult]:
 
         def step(d: StreamDestination = destination, c: PlatformClient = client) -> PlatformResult:
             assert d.account is not None
-            setup = _with_token(d.account, lambda token: c.create_live(access_token=token, request=_live_request(d, for_later=True)))
-            _store_setup(d, setup)
+            setup = _with_token(
+                d.account, lambda token: c.create_live(access_token=token, request=_live_request(d, for_later=True))
+            )
+            _store_setup(d, setup, state=PlatformState.SCHEDULED)
             return PlatformResult(d.pk, d.platform, ok=True, message=f"Scheduled on {c.label}.")
 
         results.append(_guarded(destination, step))
@@ -436,13 +449,18 @@ def prepare_platform_destinations(*, stream: Any) -> list[PlatformResult]:
 
         def step(d: StreamDestination = destination, c: PlatformClient = client) -> PlatformResult:
             assert d.account is not None
-            reusable = d.platform_broadcast_id and d.platform_state == PlatformState.CREATED and d.has_stream_key
-            if reusable:
-                if isinstance(c, FacebookClient):
+            if d.platform_state == PlatformState.LIVE and d.has_stream_key:
+                # A media worker resuming a show after a crash: the platform side is already live.
+                return PlatformResult(d.pk, d.platform, ok=True, message=f"Still live on {c.label}.")
+            created = d.platform_state in (PlatformState.SCHEDULED, PlatformState.CREATED)
+            if created and d.platform_broadcast_id and d.has_stream_key:
+                if d.platform_state == PlatformState.SCHEDULED and isinstance(c, FacebookClient):
                     _with_token(d.account, lambda token: c.go_live_now(access_token=token, setup=_setup_of(d)))
                 _store_setup(d, LiveSetup())
             else:
-                setup = _with_token(d.account, lambda token: c.create_live(access_token=token, request=_live_request(d)))
+                setup = _with_token(
+                    d.account, lambda token: c.create_live(access_token=token, request=_live_request(d))
+                )
                 _store_setup(d, setup)
             return PlatformResult(d.pk, d.platform, ok=True, message=f"Ready on {c.label}.")
 
@@ -490,7 +508,7 @@ def finish_platform_destinations(*, stream: Any) -> list[PlatformResult]:
     results = []
     for destination in _connected(stream):
         if destination.platform_state not in (PlatformState.CREATED, PlatformState.LIVE):
-            continue
+            continue  # a scheduled-only broadcast stays for its show
         client = client_for(destination.platform)
 
         def step(d: StreamDestination = destination, c: PlatformClient = client) -> PlatformResult:
@@ -504,3 +522,72 @@ def finish_platform_destinations(*, stream: Any) -> list[PlatformResult]:
 
         results.append(_guarded(destination, step))
     return results
+
+
+# --- hooks for the media worker (apps/streams/broadcast.run_show) ---------------------------
+# A bug here must never take the show down: each hook logs and carries on.
+
+
+def broadcast_prepare(*, stream: Any) -> set[int]:
+    """Prepare connected destinations before pushers start; the ids of those that failed (do not push to them)."""
+    try:
+        return {r.destination_id for r in prepare_platform_destinations(stream=stream) if not r.ok}
+    except Exception:  # the show goes on to the destinations that do work
+        logger.exception("preparing platform destinations failed", extra={"stream_id": stream.pk})
+        return set(StreamDestination.objects.filter(stream=stream, account__isnull=False).values_list("pk", flat=True))
+
+
+def broadcast_finish(*, stream: Any) -> None:
+    try:
+        finish_platform_destinations(stream=stream)
+    except Exception:  # ending on the platform must not block saving the recording
+        logger.exception("ending platform destinations failed", extra={"stream_id": stream.pk})
+
+
+class PlatformGoLiveWatcher:
+    """While video flows, moves broadcasts waiting for it to live (YouTube `transition`), on its own thread.
+
+    Polls `advance_platform_destinations` every `poll_seconds` until nothing waits,
+    the show stops, or `give_up_seconds` pass (YouTube normally sees video within
+    seconds; a stream that never becomes active is shown on the destination).
+    """
+
+    POLL_SECONDS = 5.0
+    GIVE_UP_SECONDS = 15 * 60.0
+
+    def __init__(self, stream_id: int, *, poll_seconds: float = POLL_SECONDS, give_up_seconds: float = GIVE_UP_SECONDS):
+        self.stream_id = stream_id
+        self.poll_seconds = poll_seconds
+        self.give_up_seconds = give_up_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> PlatformGoLiveWatcher:
+        if StreamDestination.objects.filter(
+            stream_id=self.stream_id, enabled=True, account__isnull=False, platform_state=PlatformState.CREATED
+        ).exists():
+            self._thread = threading.Thread(target=self._run, name=f"platform-live-{self.stream_id}", daemon=True)
+            self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        from apps.streams.models import Stream
+
+        deadline = time.monotonic() + self.give_up_seconds
+        try:
+            while not self._stop.wait(self.poll_seconds) and time.monotonic() < deadline:
+                stream = Stream.objects.filter(pk=self.stream_id).first()
+                if stream is None:
+                    return
+                advance_platform_destinations(stream=stream)
+                if not pending_platform_destinations(stream=stream):
+                    return
+        except Exception:  # a watcher bug must not reach the show
+            logger.exception("platform go-live watcher failed", extra={"stream_id": self.stream_id})
+        finally:
+            connection.close()  # this thread's own database connection
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

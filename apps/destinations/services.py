@@ -57,6 +57,24 @@ def _validate(destination: StreamDestination) -> None:
         )
 
 
+def destination_limit_check(*, stream: Stream) -> None:
+    """Refuse one more destination past the owner's tier limit.
+
+    Every path that adds a destination calls this with the stream row locked
+    (select_for_update), so concurrent adds cannot both slip under the limit.
+    """
+    limits = limits_for(stream.owner)
+    if stream.destinations.count() >= limits.destinations_per_stream:
+        tier = dict(Tier.CHOICES).get(stream.owner.tier, "Free")
+        raise ValidationError(
+            {
+                "platform": f"The {tier} plan allows {limits.destinations_per_stream} destinations per stream; "
+                "remove one or upgrade to add more."
+            },
+            code="tier_limit",
+        )
+
+
 @transaction.atomic
 def destination_create(
     *,
@@ -74,16 +92,7 @@ def destination_create(
     stream = Stream.objects.select_for_update().select_related("owner").get(pk=stream.pk)
     if stream.status == Stream.Status.ENDED:
         raise ValidationError({"stream": "This stream has ended; add destinations to a new one."})
-    limits = limits_for(stream.owner)
-    if stream.destinations.count() >= limits.destinations_per_stream:
-        tier = dict(Tier.CHOICES).get(stream.owner.tier, "Free")
-        raise ValidationError(
-            {
-                "platform": f"The {tier} plan allows {limits.destinations_per_stream} destinations per stream; "
-                "remove one or upgrade to add more."
-            },
-            code="tier_limit",
-        )
+    destination_limit_check(stream=stream)
     destination = StreamDestination(
         stream=stream,
         platform=platform,

@@ -17,7 +17,16 @@ class EngagementSettingsAdmin(admin.ModelAdmin):
 
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin):
-    list_display = ("author_name", "short_text", "platform", "status", "moderation_reason", "pinned", "stream", "created_at")
+    list_display = (
+        "author_name",
+        "short_text",
+        "platform",
+        "status",
+        "moderation_reason",
+        "pinned",
+        "stream",
+        "created_at",
+    )
     list_filter = ("platform", "status", "pinned", "moderation_reason")
     search_fields = ("author_name", "author_id", "text", "stream__title")
     date_hierarchy = "created_at"

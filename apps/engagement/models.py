@@ -7,6 +7,7 @@ overlay can trust `Comment.text` as plain text; templates still auto-escape it.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -48,7 +49,7 @@ class ModerationMode(models.TextChoices):
 
 
 class EngagementSettingsQuerySet(models.QuerySet["EngagementSettings"]):
-    def owned_by(self, user: object) -> EngagementSettingsQuerySet:
+    def owned_by(self, user: Any) -> EngagementSettingsQuerySet:
         return self.filter(stream__owner=user)
 
 
@@ -59,7 +60,9 @@ class EngagementSettings(models.Model):
     """
 
     stream = models.OneToOneField("streams.Stream", on_delete=models.CASCADE, related_name="engagement_settings")
-    moderation_mode = models.CharField(max_length=8, choices=ModerationMode.choices, default=ModerationMode.AUTO_APPROVE)
+    moderation_mode = models.CharField(
+        max_length=8, choices=ModerationMode.choices, default=ModerationMode.AUTO_APPROVE
+    )
     # Links are the main vector of chat spam and phishing: held for review unless the creator allows them.
     allow_links = models.BooleanField(default=False)
     # Flood: more than this many comments from one author within the window are held.
@@ -88,10 +91,10 @@ class EngagementSettings(models.Model):
 
 
 class CommentQuerySet(models.QuerySet["Comment"]):
-    def owned_by(self, user: object) -> CommentQuerySet:
+    def owned_by(self, user: Any) -> CommentQuerySet:
         return self.filter(stream__owner=user)
 
-    def for_stream(self, stream: object) -> CommentQuerySet:
+    def for_stream(self, stream: Any) -> CommentQuerySet:
         return self.filter(stream=stream)
 
     def visible(self) -> CommentQuerySet:
@@ -147,7 +150,7 @@ class Comment(models.Model):
 
 
 class AuthorBanQuerySet(models.QuerySet["AuthorBan"]):
-    def owned_by(self, user: object) -> AuthorBanQuerySet:
+    def owned_by(self, user: Any) -> AuthorBanQuerySet:
         return self.filter(owner=user)
 
 
@@ -173,7 +176,7 @@ class AuthorBan(models.Model):
 
 
 class BlockedWordQuerySet(models.QuerySet["BlockedWord"]):
-    def owned_by(self, user: object) -> BlockedWordQuerySet:
+    def owned_by(self, user: Any) -> BlockedWordQuerySet:
         return self.filter(owner=user)
 
 

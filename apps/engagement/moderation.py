@@ -12,6 +12,7 @@ Order (the first rule that fires decides):
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -59,7 +60,7 @@ class Verdict:
 
 
 def fold(text: str) -> str:
-    """Lower-case, accent-free, width-normalized text: `Ｆück` and `fuck` compare equal."""
+    """Lower-case, accent-free, width-normalized text: full-width, accented and plain letters compare equal."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -130,7 +131,7 @@ def has_link(text: str) -> bool:
 def is_repetitive(text: str) -> bool:
     """Keyboard mashing ("!!!!!!!!!!!!") or one word pasted over and over."""
     run = 1
-    for prev, ch in zip(text, text[1:], strict=False):
+    for prev, ch in itertools.pairwise(text):
         run = run + 1 if ch == prev and not ch.isspace() else 1
         if run >= MAX_CHAR_RUN:
             return True

@@ -58,7 +58,7 @@ def write_card(stream_id: int, card: dict[str, Any], ttl_seconds: int | None) ->
 
 def read_card(stream_id: int) -> dict[str, Any] | None:
     raw = redis_client().get(comment_card_key(stream_id))
-    return json.loads(raw) if raw else None
+    return json.loads(str(raw)) if raw else None
 
 
 def clear_card(stream_id: int) -> None:

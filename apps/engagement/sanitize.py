@@ -7,7 +7,7 @@ template engine:
 
 1. markup is removed (tags dropped, `<script>`/`<style>` bodies dropped, entities decoded once);
 2. characters that change how *surrounding* text renders are removed: bidi
-   embeddings, overrides and isolates (U+202A–202E, U+2066–2069) and the marks
+   embeddings, overrides and isolates (U+202A..202E, U+2066..2069) and the marks
    U+200E/200F/061C that are abused to flip a name or hide a link;
 3. control and invisible format characters are removed, except those emoji and
    scripts need (ZWJ U+200D, ZWNJ U+200C, variation selectors, the tag

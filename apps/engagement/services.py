@@ -130,9 +130,10 @@ def comment_ingest(
         avatar_url = ""  # a bad avatar costs the comment its picture, not its place
 
     options = engagement_settings_for(stream)
-    banned = bool(author_id) and AuthorBan.objects.filter(
-        owner_id=stream.owner_id, platform=platform, author_id=author_id
-    ).exists()
+    banned = (
+        bool(author_id)
+        and AuthorBan.objects.filter(owner_id=stream.owner_id, platform=platform, author_id=author_id).exists()
+    )
     flooded = False
     if author_id and not banned:
         count = count_for_flood(
@@ -247,15 +248,11 @@ def comment_show_on_screen(*, comment: Comment, by: Any = None) -> Comment:
     A pending comment is approved by being shown; a hidden one must be approved first.
     """
     with transaction.atomic():
-        comment = Comment.objects.select_related("stream__brand_kit").select_for_update(of=("self",)).get(
-            pk=comment.pk
-        )
+        comment = Comment.objects.select_related("stream__brand_kit").select_for_update(of=("self",)).get(pk=comment.pk)
         if comment.status == Comment.Status.HIDDEN:
             raise ValidationError("A hidden comment cannot go on screen; approve it first.")
         stream = comment.stream
-        previous = list(
-            Comment.objects.filter(stream=stream, shown_on_screen_at__isnull=False).exclude(pk=comment.pk)
-        )
+        previous = list(Comment.objects.filter(stream=stream, shown_on_screen_at__isnull=False).exclude(pk=comment.pk))
         for other in previous:
             other.shown_on_screen_at = None
             other.save(update_fields=["shown_on_screen_at"])

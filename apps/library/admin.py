@@ -43,7 +43,7 @@ class MediaClipAdmin(admin.ModelAdmin):
 
     @admin.display(description="resolution")
     def resolution(self, obj: MediaClip) -> str:
-        return f"{obj.width}×{obj.height}" if obj.width else "—"
+        return f"{obj.width}x{obj.height}" if obj.width else "—"
 
 
 @admin.register(UploadSession)

@@ -145,13 +145,13 @@ class UploadDetailApi(APIView):
             return Response(_errors(exc), status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE)
         except services.UploadRefused as exc:
             session.refresh_from_db()
-            code = status.HTTP_409_CONFLICT if _has_code(exc, "offset") else status.HTTP_400_BAD_REQUEST
+            code: int = status.HTTP_409_CONFLICT if _has_code(exc, "offset") else status.HTTP_400_BAD_REQUEST
             if _has_code(exc, "inactive"):
                 code = status.HTTP_410_GONE
             return _with_offset(Response(_errors(exc), status=code), session)  # type: ignore[return-value]
         except ValidationError as exc:
-            code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE if _is_quota(exc) else status.HTTP_400_BAD_REQUEST
-            return Response(_errors(exc), status=code)
+            refused = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE if _is_quota(exc) else status.HTTP_400_BAD_REQUEST
+            return Response(_errors(exc), status=refused)
         return _with_offset(Response(UploadOutputSerializer(session).data), session)  # type: ignore[return-value]
 
     @extend_schema(responses={204: None})

@@ -8,6 +8,7 @@ dropped so it does not count twice against the storage quota.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -19,7 +20,7 @@ def clip_path(instance: MediaClip, filename: str) -> str:
 
 
 class MediaClipQuerySet(models.QuerySet["MediaClip"]):
-    def owned_by(self, user: object) -> MediaClipQuerySet:
+    def owned_by(self, user: Any) -> MediaClipQuerySet:
         return self.filter(owner=user)
 
 
@@ -74,7 +75,7 @@ class MediaClip(models.Model):
 
 
 class UploadSessionQuerySet(models.QuerySet["UploadSession"]):
-    def owned_by(self, user: object) -> UploadSessionQuerySet:
+    def owned_by(self, user: Any) -> UploadSessionQuerySet:
         return self.filter(owner=user)
 
     def active(self) -> UploadSessionQuerySet:

@@ -226,7 +226,7 @@ class _SpoolFile(File):  # type: ignore[type-arg]
     """Lets FileSystemStorage move the spool into place instead of copying it."""
 
     def temporary_file_path(self) -> str:
-        return str(self.file.name)
+        return str(getattr(self.file, "name", ""))
 
 
 def _assemble(session: UploadSession) -> None:
@@ -301,14 +301,15 @@ def upload_abort(*, session: UploadSession, by: User | None) -> None:
 @contextmanager
 def local_copy(stored: FieldFile) -> Iterator[Path]:
     """A local path for a stored file: the file itself on disk storage, a temporary copy from S3."""
+    name = stored.name or ""
     try:
-        yield Path(stored.storage.path(stored.name))
+        yield Path(stored.storage.path(name))
         return
     except NotImplementedError:
         pass
-    suffix = os.path.splitext(stored.name)[1]
+    suffix = os.path.splitext(name)[1]
     with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
-        with stored.storage.open(stored.name, "rb") as source:
+        with stored.storage.open(name, "rb") as source:
             shutil.copyfileobj(source, tmp, 1024 * 1024)
         tmp.flush()
         yield Path(tmp.name)

@@ -8,7 +8,17 @@ from .models import Recording
 
 @admin.register(Recording)
 class RecordingAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "stream", "kind", "format", "resolution", "duration", "size", "bitrate_kbps", "created_at")
+    list_display = (
+        "__str__",
+        "stream",
+        "kind",
+        "format",
+        "resolution",
+        "duration",
+        "size",
+        "bitrate_kbps",
+        "created_at",
+    )
     list_filter = ("kind", "format")
     search_fields = ("title", "stream__title", "stream__owner__email")
     date_hierarchy = "created_at"

@@ -54,8 +54,8 @@ def recording_rename(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         recording = services.recording_rename(
             recording=recording,
-            by=request.user,
-            title=request.POST.get("title", ""),  # type: ignore[arg-type]
+            by=request.user,  # type: ignore[arg-type]
+            title=request.POST.get("title", ""),
         )
     except ValidationError as exc:
         status, error = INVALID, " ".join(exc.messages)

@@ -266,10 +266,13 @@ def rtc_remove_guest(*, guest: Guest, by: User | None) -> Guest:
     Revoking first means the webhook that reports a rejoin with an old token
     already sees a dead invite and kicks again.
     """
+    from apps.streams.scene import scene_publish
     from apps.streams.services import guest_revoke
 
     guest = guest_revoke(guest=guest, by=by)
     _kick(guest.stream_id, guest.identity)
+    # They were perhaps on stage: the program reflows without them at its next frame.
+    scene_publish(stream_id=guest.stream_id)
     return guest
 
 

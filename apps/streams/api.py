@@ -27,7 +27,7 @@ from .serializers import (
 def join_url(token: str) -> str:
     """The link a guest opens. Built from SITE_URL, never from the request's Host header."""
     try:
-        path = reverse("guest-join", kwargs={"token": token})
+        path = reverse("guest_join", kwargs={"token": token})
     except NoReverseMatch:
         path = f"/join/{token}/"
     return settings.SITE_URL.rstrip("/") + path

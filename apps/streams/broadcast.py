@@ -30,7 +30,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import redis
@@ -44,7 +44,7 @@ from django.db import close_old_connections, connection, transaction
 from apps.accounts.tiers import limits_for
 from apps.core.logging import register_secret, unregister_secret
 from apps.core.ownership import ensure_owner
-from apps.destinations import netguard
+from apps.destinations import netguard, platform_services
 from apps.destinations.models import StreamDestination
 from apps.recordings.models import Recording
 from apps.streams.models import Stream
@@ -133,6 +133,10 @@ def broadcast_start(*, stream: Stream, by: Any) -> None:
     def enqueue() -> None:
         from apps.streams.tasks import run_show_task
 
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            # Eager mode would run the whole show inside this request; shows need a media worker.
+            log.warning("Show %s not started: Celery runs eagerly, there is no media worker.", stream_id)
+            return
         _redis().delete(stop_key(stream_id), control_key(stream_id))
         run_show_task.delay(stream_id)
 
@@ -202,7 +206,7 @@ class ShowLock:
             time.sleep(0.2)
 
     def refresh(self) -> bool:
-        return bool(self.r.eval(_REFRESH, 1, self.key, self.token, LOCK_TTL_MS))
+        return bool(self.r.eval(_REFRESH, 1, self.key, self.token, str(LOCK_TTL_MS)))
 
     def release(self) -> None:
         self.r.eval(_RELEASE, 1, self.key, self.token)
@@ -309,12 +313,16 @@ def run_show(
             recording_format=stream.recording_format,
             ffmpeg=settings.FFMPEG_BIN,
         )
-        specs = [destination_spec(d) for d in stream.destinations.filter(enabled=True)]
+        # Connected channels (YouTube/Twitch/Facebook): create the platform side and fetch ingest + key;
+        # a platform that fails is marked on its destination and skipped, the others go live.
+        skip = platform_services.broadcast_prepare(stream=stream)
+        specs = [destination_spec(d) for d in stream.destinations.filter(enabled=True).exclude(pk__in=skip)]
         secrets = [s.key for s in specs]
         source = (source_factory or default_source)(stream, config)
         health = HealthPublisher(stream_id)
         session = BroadcastSession(config, source, host_check=_host_check, on_health=health)
         session.start(specs)
+        watcher = platform_services.PlatformGoLiveWatcher(stream_id).start()  # YouTube: live once video is seen
         log.info("Show %s is on air with %d destination(s).", stream_id, len(specs))
         if on_started:
             on_started(session)
@@ -322,10 +330,12 @@ def run_show(
             outcome = _control_loop(r, lock, stream, session, secrets)
         finally:
             path = session.stop()
+            watcher.stop()
             health.close()
             if path is not None and path.exists() and path.stat().st_size > 0:
                 save_recording(stream=stream, path=path)
             StreamDestination.objects.filter(stream=stream).update(status=StreamDestination.Status.DISCONNECTED)
+            platform_services.broadcast_finish(stream=stream)  # YouTube complete, Facebook end_live_video
         return outcome
     finally:
         for key in secrets:
@@ -342,7 +352,7 @@ def _control_loop(r: redis.Redis, lock: ShowLock, stream: Stream, session: Broad
             # Someone else holds the show now (we were paused past the TTL): never push twice.
             log.error("Show %s lost its lock; stopping this run.", stream_id)
             return "lost-lock"
-        item = r.blpop([control_key(stream_id)], timeout=CONTROL_POLL_SECONDS)
+        item = cast("list[bytes] | None", r.blpop([control_key(stream_id)], timeout=CONTROL_POLL_SECONDS))
         if item is not None:
             command = json.loads(item[1])
             op = command.get("op")
@@ -398,7 +408,7 @@ def save_recording(*, stream: Stream, path: Path, title: str = "") -> Recording:
     """Upload a finished (or crash-truncated) program recording and create its row from ffprobe's view of it."""
     info = probe(path)
     fmt = info.get("format", {})
-    video = next((s for s in info.get("streams", []) if s.get("codec_type") == "video"), {})
+    video: dict[str, Any] = next((s for s in info.get("streams", []) if s.get("codec_type") == "video"), {})
     duration = float(fmt.get("duration") or 0.0)
     size = path.stat().st_size
     bitrate = int(fmt.get("bit_rate") or (size * 8 / duration if duration else 0))

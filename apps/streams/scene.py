@@ -111,12 +111,21 @@ def canvas_size(stream: Stream, canvas: str) -> tuple[int, int]:
     return engine.vertical_canvas(width, height) if canvas == "vertical" else (width, height)
 
 
+Sizes = dict[str, tuple[int, int]]
+
+
 def scene_graph_for_stream(stream: Stream, canvas: str = "landscape") -> dict[str, Any]:
     """The JSON scene graph of one canvas, as the compositor and the browser preview draw it."""
     return _graph(stream, canvas, stage_people(stream), _brand_assets(stream)).to_dict()
 
 
-def _graph(stream: Stream, canvas: str, people: list[engine.Participant], assets: dict[str, Any]) -> engine.SceneGraph:
+def _graph(
+    stream: Stream,
+    canvas: str,
+    people: list[engine.Participant],
+    assets: dict[str, Any],
+    size: tuple[int, int] | None = None,
+) -> engine.SceneGraph:
     scene = stream.scene or {}
     overlays = {**OVERLAY_DEFAULTS, **(scene.get("overlays") or {})}
     kit = stream.brand_kit
@@ -135,14 +144,17 @@ def _graph(stream: Stream, canvas: str, people: list[engine.Participant], assets
     return engine.compose(
         layout=scene.get("layout") or stream.layout,
         on_stage=people,
-        canvas=canvas_size(stream, canvas),
+        canvas=size or canvas_size(stream, canvas),
         screen_share=f"{sharer}:screen" if sharer else None,
         options=options,
     )
 
 
-def scene_state(stream: Stream) -> dict[str, Any]:
-    """Everything a renderer needs: the stored scene, each canvas's graph, and where the assets are."""
+def scene_state(stream: Stream, sizes: Sizes | None = None) -> dict[str, Any]:
+    """Everything a renderer needs: the stored scene, each canvas's graph, and where the assets are.
+
+    `sizes` overrides the canvas sizes (a preview thumbnail, a small test program).
+    """
     people = stage_people(stream)
     assets = _brand_assets(stream)
     canvases = ["landscape", "vertical"] if stream.vertical_canvas else ["landscape"]
@@ -153,7 +165,9 @@ def scene_state(stream: Stream) -> dict[str, Any]:
     return {
         "stream": stream.pk,
         "scene": scene,
-        "canvases": {name: _graph(stream, name, people, assets).to_dict() for name in canvases},
+        "canvases": {
+            name: _graph(stream, name, people, assets, (sizes or {}).get(name)).to_dict() for name in canvases
+        },
         "assets": {
             f"asset:{a.pk}": {"url": a.file.url, "name": a.file.name, "width": a.width, "height": a.height}
             for a in assets.values()

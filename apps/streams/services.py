@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.accounts.tiers import Tier, limits_for
+from apps.core import ratelimit
 from apps.core.crypto import hash_token
 from apps.core.ownership import ensure_owner
 
@@ -131,6 +132,9 @@ def stream_go_live(*, stream: Stream, by: User | None) -> Stream:
     locked = Stream.objects.select_for_update().get(pk=stream.pk)
     locked.transition(Stream.Status.LIVE)
     locked.save(update_fields=["status", "started_at", "updated_at"])
+    from apps.streams.broadcast import broadcast_start  # media stack: imported only when a show starts
+
+    broadcast_start(stream=locked, by=by)  # refuses (rolls back) what this worker cannot carry
     return locked
 
 
@@ -141,6 +145,9 @@ def stream_end(*, stream: Stream, by: User | None) -> Stream:
     locked = Stream.objects.select_for_update().get(pk=stream.pk)
     locked.transition(Stream.Status.ENDED)
     locked.save(update_fields=["status", "ended_at", "updated_at"])
+    from apps.streams.broadcast import broadcast_stop
+
+    broadcast_stop(stream=locked, by=by)
     Guest.objects.filter(stream=locked, on_stage=True).update(on_stage=False)
     return locked
 
@@ -148,6 +155,9 @@ def stream_end(*, stream: Stream, by: User | None) -> Stream:
 # --- guests ---------------------------------------------------------------------
 
 MAX_INVITE_TTL = timedelta(days=30)
+MIN_INVITE_TTL = timedelta(minutes=1)
+# Invites a creator may make per hour: plenty for a show, too few to mint links in bulk.
+INVITES_PER_HOUR = 100
 
 
 @transaction.atomic
@@ -164,8 +174,14 @@ def guest_invite(
     if stream.status == Stream.Status.ENDED:
         raise ValidationError({"stream": "This stream has ended; guests can no longer be invited."})
     ttl = Guest.DEFAULT_TTL if ttl is None else ttl
-    if ttl <= timedelta(0) or ttl > MAX_INVITE_TTL:
+    if ttl < MIN_INVITE_TTL or ttl > MAX_INVITE_TTL:
         raise ValidationError({"ttl": f"An invite must last between a minute and {MAX_INVITE_TTL.days} days."})
+    owner = stream.owner
+    # Keyed by account id and sign-up time, so a reused id (a recreated test database) starts afresh.
+    if not ratelimit.hit(f"invites:{owner.pk}:{owner.date_joined.timestamp()}", INVITES_PER_HOUR, 3600):
+        raise ValidationError(
+            f"You have created {INVITES_PER_HOUR} invites in the last hour; try again later.", code="rate_limited"
+        )
     token = Guest.new_token()
     guest = Guest(stream=stream, role=role, display_name=display_name.strip(), expires_at=timezone.now() + ttl)
     guest.set_token(token)

@@ -1,6 +1,8 @@
 from django.urls import path
 
+from apps.branding import views as branding_views
 from apps.destinations import views as destination_views
+from apps.recordings import views as recording_views
 
 from . import studio_views, views
 
@@ -27,6 +29,7 @@ urlpatterns = [
     path("studio/<int:stream_id>/invites/", studio_views.studio_invite, name="studio_invite"),
     path("join/rtc/", studio_views.guest_rtc_token, name="guest_rtc_token"),
     path("join/<str:token>/", studio_views.guest_join, name="guest_join"),
-    path("recordings/", views.recordings, name="recordings"),
-    path("brand-kits/", views.brand_kits, name="brand_kits"),
+    # Short names the nav and other pages use; the pages belong to their apps (mounted first in streamus/urls.py).
+    path("recordings/", recording_views.recording_list, name="recordings"),
+    path("brand-kits/", branding_views.kit_list, name="brand_kits"),
 ]

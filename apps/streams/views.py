@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -24,7 +24,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, trigger_client_event
 
-from apps.branding.models import BrandKit
 from apps.core.ownership import get_owned_or_404
 from apps.recordings.models import Recording
 
@@ -60,18 +59,26 @@ def toast(request: HttpRequest, response: HttpResponse, text: str, level: str = 
 
 
 def studio_url(stream: Stream) -> str:
-    """The studio page, once it exists (another part of the product); the detail page until then."""
+    """The studio page, once it exists (it comes with the studio part of the product); "" until then."""
     try:
         return reverse("studio", args=[stream.pk])
     except NoReverseMatch:
-        return reverse("stream_detail", args=[stream.pk])
+        return ""
+
+
+# What the creator needs first: shows on air, then the next ones by start time, then the archive.
+STATUS_ORDER = Case(
+    When(status=Stream.Status.LIVE, then=Value(0)),
+    When(status=Stream.Status.SCHEDULED, then=Value(1)),
+    default=Value(2),
+)
 
 
 def _streams(user: Any) -> QuerySet[Stream]:
     return (
         Stream.objects.owned_by(user)
-        .annotate(destination_count=Count("destinations", distinct=True))
-        .order_by("-created_at")
+        .annotate(destination_count=Count("destinations", distinct=True), status_order=STATUS_ORDER)
+        .order_by("status_order", F("scheduled_start").asc(nulls_last=True), "-ended_at", "-created_at")
     )
 
 
@@ -159,7 +166,9 @@ def stream_edit(request: HttpRequest, pk: int) -> HttpResponse:
             response = render(request, "streams/_stream_row.html", {"s": _stream_with_counts(request.user, pk)})
             return toast(request, response, "Stream saved.")
     template = "streams/_stream_edit_row.html" if fragment else "streams/stream_form.html"
-    return render(request, template, {"form": form, "s": stream, "stream": stream}, status=INVALID if form.errors else 200)
+    return render(
+        request, template, {"form": form, "s": stream, "stream": stream}, status=INVALID if form.errors else 200
+    )
 
 
 @require_POST
@@ -243,7 +252,11 @@ def guest_invite(request: HttpRequest, pk: int) -> HttpResponse:
     status = INVALID if form.errors else 200
     if request.htmx:  # type: ignore[attr-defined]
         response = render(request, "streams/_guests.html", context, status=status)
-        return toast(request, response, "Invite link created. Copy it now: it is shown only once.") if invite_url else response
+        return (
+            toast(request, response, "Invite link created. Copy it now: it is shown only once.")
+            if invite_url
+            else response
+        )
     detail = _detail_context(request, stream, invite_form=form, invite_url=invite_url)
     return render(request, "streams/stream_detail.html", detail, status=status)
 
@@ -267,21 +280,3 @@ def guest_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("stream_detail", pk=guest.stream_id)
     response = render(request, "streams/_guest_row.html", {"g": guest})
     return toast(request, response, f"{guest} can no longer join with that link.")
-
-
-# --- library pages linked from the nav ---------------------------------------------------
-
-
-@require_GET
-@login_required
-@with_user_timezone
-def recordings(request: HttpRequest) -> HttpResponse:
-    items = Recording.objects.owned_by(request.user).select_related("stream")
-    return render(request, "streams/recordings.html", {"recordings": items})
-
-
-@require_GET
-@login_required
-def brand_kits(request: HttpRequest) -> HttpResponse:
-    kits = BrandKit.objects.owned_by(request.user).annotate(asset_count=Count("assets"))
-    return render(request, "streams/brand_kits.html", {"kits": kits})

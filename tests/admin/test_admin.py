@@ -64,7 +64,11 @@ def _comment() -> Model:
     from apps.engagement.models import Comment
 
     return Comment.objects.create(
-        stream=StreamFactory(), platform="twitch", platform_message_id="m1", author_name="viewer", text="hello",
+        stream=StreamFactory(),
+        platform="twitch",
+        platform_message_id="m1",
+        author_name="viewer",
+        text="hello",
         created_at=timezone.now(),
     )
 
@@ -293,8 +297,14 @@ def test_admin_actions_go_through_the_services(admin_client):
 def test_admin_creates_users_with_lowercase_email(admin_client):
     response = admin_client.post(
         reverse("admin:accounts_user_add"),
-        {"email": "Staff.Member@Example.COM", "username": "staffer", "tier": "pro", "usable_password": "true",
-         "password1": "a long admin passphrase 5", "password2": "a long admin passphrase 5"},
+        {
+            "email": "Staff.Member@Example.COM",
+            "username": "staffer",
+            "tier": "pro",
+            "usable_password": "true",
+            "password1": "a long admin passphrase 5",
+            "password2": "a long admin passphrase 5",
+        },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     user = User.objects.get(username="staffer")

@@ -9,18 +9,23 @@ not described in SPECS (or PUBLIC) fails `test_every_endpoint_is_covered`.
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, reverse
 from PIL import Image
 from rest_framework.test import APIClient
 
 import streamus.api_urls
 from apps.branding.models import BrandAsset
+from apps.destinations.models import ConnectedAccount
+from apps.library import services as library_services
+from apps.library.models import MediaClip
 from apps.streams.models import Stream
 from tests.factories import (
     BrandKitFactory,
@@ -48,12 +53,56 @@ def make_asset(owner: Any) -> BrandAsset:
     return asset
 
 
+def make_account(owner: Any) -> ConnectedAccount:
+    account = ConnectedAccount(owner=owner, platform="youtube", external_id=uuid.uuid4().hex, display_name="Channel")
+    account.set_tokens(access_token="ya29.matrix-token", refresh_token="1//matrix-refresh", expires_at=None)
+    account.save()
+    return account
+
+
+def make_upload(owner: Any) -> Any:
+    # One chunk and a bit: the first PATCH is accepted and the upload stays open.
+    size = library_services.chunk_size() + 1000
+    return library_services.upload_create(owner=owner, purpose="clip", size=size, title="Clip", filename="clip.mp4")
+
+
+def make_clip(owner: Any) -> MediaClip:
+    clip = MediaClip(owner=owner, uid=uuid.uuid4().hex, title="Clip", status=MediaClip.Status.READY)
+    clip.mezzanine.save("mezzanine.mp4", ContentFile(b"\x00" * 64), save=False)
+    clip.save()
+    return clip
+
+
+# A request body: a dict is sent as JSON; a callable builds the client call's keyword arguments from the object.
+Payload = dict[str, Any] | Callable[[Any], dict[str, Any]] | None
+
+MP4_HEAD = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+
+
+def first_chunk(session: Any) -> dict[str, Any]:
+    """One full chunk that starts like an MP4."""
+    return {
+        "data": MP4_HEAD.ljust(session.chunk_bytes, b"\x00"),
+        "content_type": "application/offset+octet-stream",
+        "headers": {"Upload-Offset": "0", "Upload-Length": str(session.total_bytes)},
+    }
+
+
+def png_upload(_obj: Any) -> dict[str, Any]:
+    upload = SimpleUploadedFile("logo.png", png_bytes(), content_type="image/png")
+    return {"data": {"kind": "logo", "file": upload}, "format": "multipart"}
+
+
+def platform_destination(account: Any) -> dict[str, Any]:
+    return {"data": {"stream": StreamFactory(owner=account.owner).pk}, "format": "json"}
+
+
 @dataclass
 class Spec:
     """How to build the object a route acts on, and what each method sends and expects from its owner."""
 
     make: Callable[[Any], Any] | None  # owner -> model instance (None: a collection route)
-    calls: dict[str, tuple[dict[str, Any] | None, int]] = field(default_factory=dict)
+    calls: dict[str, tuple[Payload, int]] = field(default_factory=dict)
 
 
 SPECS: dict[str, Spec] = {
@@ -64,6 +113,10 @@ SPECS: dict[str, Spec] = {
         {"get": (None, 200), "patch": ({"title": "Renamed"}, 200), "delete": (None, 204)},
     ),
     "api-stream-go-live": Spec(lambda owner: StreamFactory(owner=owner), {"post": (None, 200)}),
+    "api-stream-scene": Spec(
+        lambda owner: StreamFactory(owner=owner),
+        {"get": (None, 200), "put": ({"layout": "grid"}, 200), "patch": ({"banner_text": "Hello"}, 200)},
+    ),
     "api-stream-end": Spec(lambda owner: StreamFactory(owner=owner, status=Stream.Status.LIVE), {"post": (None, 200)}),
     "api-stream-guests": Spec(
         lambda owner: StreamFactory(owner=owner), {"get": (None, 200), "post": ({"display_name": "Ada"}, 201)}
@@ -95,6 +148,18 @@ SPECS: dict[str, Spec] = {
         {"get": (None, 200), "patch": ({"title": "Best of"}, 200), "delete": (None, 204)},
     ),
     "api-recording-file": Spec(lambda owner: RecordingFactory(stream__owner=owner), {"get": (None, 200)}),
+    # connected platform accounts
+    "api-connection-list": Spec(None, {"get": (None, 200)}),
+    "api-connection-detail": Spec(make_account, {"get": (None, 200), "delete": (None, 204)}),
+    "api-connection-destinations": Spec(make_account, {"post": (platform_destination, 201)}),
+    # media library and uploads
+    "api-upload-list": Spec(None, {"post": ({"purpose": "clip", "size": 1000, "filename": "a.mp4"}, 201)}),
+    "api-upload-detail": Spec(make_upload, {"get": (None, 200), "patch": (first_chunk, 200), "delete": (None, 204)}),
+    "api-clip-list": Spec(None, {"get": (None, 200)}),
+    "api-clip-detail": Spec(make_clip, {"get": (None, 200), "delete": (None, 204)}),
+    "api-clip-file": Spec(make_clip, {"get": (None, 200)}),
+    "api-storage-usage": Spec(None, {"get": (None, 200)}),
+    "api-brand-asset-upload": Spec(lambda owner: BrandKitFactory(owner=owner), {"post": (png_upload, 201)}),
 }
 
 
@@ -127,8 +192,11 @@ def url_for(name: str, obj: Any) -> str:
     return reverse(name, kwargs={"pk": obj.pk} if obj is not None else None)
 
 
-def call(client: APIClient, method: str, url: str, payload: dict[str, Any] | None):
-    return getattr(client, method)(url, payload, format="json") if payload is not None else getattr(client, method)(url)
+def call(client: APIClient, method: str, url: str, payload: Payload, obj: Any):
+    if payload is None:
+        return getattr(client, method)(url)
+    kwargs = payload(obj) if callable(payload) else {"data": payload, "format": "json"}
+    return getattr(client, method)(url, **kwargs)
 
 
 @pytest.mark.django_db
@@ -140,7 +208,7 @@ def test_owner_gets_2xx(name, method):
     payload, expected = spec.calls[method]
     client = APIClient()
     client.force_authenticate(owner)
-    response = call(client, method, url_for(name, obj), payload)
+    response = call(client, method, url_for(name, obj), payload, obj)
     assert response.status_code == expected, (name, method, getattr(response, "content", b"")[:300])
 
 
@@ -154,7 +222,7 @@ def test_other_user_gets_404_and_changes_nothing(name, method):
     payload, _ = spec.calls[method]
     client = APIClient()
     client.force_authenticate(UserFactory())
-    response = call(client, method, url_for(name, obj), payload)
+    response = call(client, method, url_for(name, obj), payload, obj)
     assert response.status_code == 404, (name, method)
     after = type(obj)._default_manager.get(pk=obj.pk)  # still there
     assert {f.attname: getattr(after, f.attname) for f in obj._meta.concrete_fields} == before
@@ -168,7 +236,7 @@ def test_anonymous_gets_401(name, method):
     spec = SPECS[name]
     obj = spec.make(UserFactory()) if spec.make else None
     payload, _ = spec.calls[method]
-    response = call(APIClient(), method, url_for(name, obj), payload)
+    response = call(APIClient(), method, url_for(name, obj), payload, obj)
     assert response.status_code == 401, (name, method)
     assert response["WWW-Authenticate"].startswith("Bearer")
 
@@ -177,4 +245,11 @@ def test_anonymous_gets_401(name, method):
 def test_public_routes_answer_anonymously():
     client = APIClient()
     assert client.get(reverse("api-schema")).status_code == 200
-    assert client.get(reverse("api-docs")).status_code == 200
+    docs = client.get(reverse("api-docs"))
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    # Served from our static files, with no inline script, so CSP script-src 'self' lets it run.
+    assert "cdn." not in html and "<script>" not in html
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    script = client.get(reverse("api-docs") + "?script=")
+    assert script.status_code == 200 and "SwaggerUIBundle" in script.content.decode()

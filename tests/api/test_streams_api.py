@@ -159,3 +159,28 @@ def test_schema_generates(api_client):
     assert "/api/v1/streams/{id}/go-live/" in schema["paths"] or "/api/v1/streams/{pk}/go-live/" in schema["paths"]
     destination = schema["components"]["schemas"]["DestinationInput"]["properties"]["stream_key"]
     assert destination["writeOnly"] is True
+
+
+def test_invites_are_rate_limited(user_api, stream, monkeypatch):
+    from apps.streams import services
+
+    monkeypatch.setattr(services, "INVITES_PER_HOUR", 2)
+    url = f"/api/v1/streams/{stream.pk}/guests/"
+    assert [user_api.post(url, {}, format="json").status_code for _ in range(2)] == [201, 201]
+    refused = user_api.post(url, {}, format="json")
+    assert refused.status_code == 429
+    assert refused.json() == {"detail": "You have created 2 invites in the last hour; try again later."}
+    assert stream.guests.count() == 2
+
+
+def test_brand_asset_placement_is_validated(user_api, user):
+    from tests.api.test_permissions_matrix import make_asset
+
+    asset = make_asset(user)
+    response = user_api.patch(f"/api/v1/brand-assets/{asset.pk}/", {"x": 1.5, "opacity": -1}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"x", "opacity"}
+    placed = user_api.patch(f"/api/v1/brand-assets/{asset.pk}/", {"x": 0.8, "scale": 0.2}, format="json").json()
+    assert (placed["x"], placed["y"], placed["scale"]) == (0.8, 0.02, 0.2)
+    kit = user_api.get(f"/api/v1/brand-kits/{asset.kit_id}/").json()
+    assert [a["id"] for a in kit["assets"]] == [asset.pk]

@@ -51,7 +51,9 @@ def assert_nothing_stored(settings, kit):
     assert stored_files(settings.MEDIA_ROOT) == []
 
 
-@pytest.mark.parametrize(("fmt", "content_type"), [("PNG", "image/png"), ("JPEG", "image/jpeg"), ("WEBP", "image/webp")])
+@pytest.mark.parametrize(
+    ("fmt", "content_type"), [("PNG", "image/png"), ("JPEG", "image/jpeg"), ("WEBP", "image/webp")]
+)
 def test_png_jpeg_webp_are_stored_re_encoded(user_api, kit, settings, fmt, content_type):
     response = upload(user_api, kit, image_bytes(fmt), name="whatever.bin", content_type="application/x-evil")
 

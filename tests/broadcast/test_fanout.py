@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.media
 
 
 def assert_continuous(times: list[float], *, max_gap: float = 0.25) -> None:
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps, "no packets"
     assert max(gaps) <= max_gap, f"timestamp gap of {max(gaps):.3f} s"
     assert min(gaps) > 0, "timestamps went backwards or repeated"
@@ -89,7 +90,9 @@ def test_dead_and_stalled_destinations_do_not_delay_the_others(make_session, rtm
         good.wait_for_publish("good")
         wait_for(lambda: session.frames_encoded >= 5 * FPS, 15)
         wait_for(
-            lambda: all(session.pushers[i].stats.state == "error" for i in (1, 2)), 15, message="bad pushers not in error"
+            lambda: all(session.pushers[i].stats.state == "error" for i in (1, 2)),
+            15,
+            message="bad pushers not in error",
         )
         started = session.started_at
         assert started is not None
@@ -136,3 +139,53 @@ def test_backoff_is_capped_and_jittered():
     assert min(delays) >= 0.25
     assert len({round(d, 3) for d in delays}) > 50  # jittered, not lockstep
     assert max(backoff_delay(1) for _ in range(50)) <= 0.5
+
+
+def test_a_destination_that_stops_reading_mid_show_drops_gops_and_is_reported(
+    make_session, rtmp_servers, monkeypatch
+):
+    from tests.support.rtmp import StallingProxy
+    from workers.broadcast import rtmp
+
+    monkeypatch.setattr(rtmp, "SEND_BUFFER_BYTES", 16 * 1024)  # see the stall within seconds at test bitrates
+    monkeypatch.setattr(rtmp, "IO_TIMEOUT", 3.0)
+    good, behind_proxy = rtmp_servers(2)
+    proxy = StallingProxy(behind_proxy.port)
+    try:
+        session = make_session(record=False)
+        session.start([DestinationSpec(1, good.url, "steady"), DestinationSpec(2, proxy.url, "wedged")])
+        good.wait_for_publish("steady")
+        behind_proxy.wait_for_publish("wedged")
+        proxy.freeze()
+        frozen_at = time.monotonic()
+        wait_for(lambda: session.pushers[2].stats.frames_dropped > FPS, 20, message="no GOPs dropped")
+        wait_for(lambda: session.pushers[2].stats.state == "error", 20)
+        assert "stopped reading" in session.pushers[2].stats.last_error
+        elapsed = time.monotonic() - frozen_at
+        frames_then = session.frames_encoded
+        wait_for(lambda: session.frames_encoded >= frames_then + FPS, 5)
+        session.stop()
+    finally:
+        proxy.close()
+    assert elapsed < 20
+    steady = good.recordings("steady")
+    assert len(steady) == 1
+    assert_continuous(packet_times(steady[0]))
+
+
+def test_pusher_queue_is_bounded_and_drops_whole_gops():
+    from workers.broadcast.pusher import Pusher
+    from workers.broadcast.rtmp import TAG_AUDIO, TAG_VIDEO, MediaPacket
+
+    pusher = Pusher(DestinationSpec(1, "rtmp://127.0.0.1:1/live", "k"), headers=list, metadata={}, queue_seconds=4.0)
+    seq = 0
+    for frame in range(30 * 20):  # 20 s of media into a pusher that never sends
+        seq += 1
+        ts = frame * 1000 // 30
+        pusher.offer(MediaPacket(TAG_VIDEO, ts, b"v", keyframe=frame % 60 == 0, seq=seq))
+        seq += 1
+        pusher.offer(MediaPacket(TAG_AUDIO, ts, b"a", seq=seq))
+        queue = list(pusher._queue)
+        assert queue[-1].timestamp_ms - queue[0].timestamp_ms <= 4000 + 34
+        assert queue[0].kind == TAG_VIDEO and queue[0].keyframe, "the backlog must start at a keyframe"
+    assert pusher.stats.frames_dropped >= 30 * 20 - 4 * 30 - 60

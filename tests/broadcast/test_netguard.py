@@ -90,7 +90,9 @@ def test_unresolvable_names_are_refused():
 @pytest.mark.parametrize("host", ["8.8.8.8", "2606:4700:4700::1111", "a.rtmps.youtube.com"])
 def test_public_hosts_pass(host):
     table = {"a.rtmps.youtube.com": ["142.250.180.12", "2a00:1450:4001:80b::200c"]}
-    addresses = netguard.check_host(host, 443, resolver=resolver(table) if "youtube" in host else None, allow_private=False)
+    addresses = netguard.check_host(
+        host, 443, resolver=resolver(table) if "youtube" in host else None, allow_private=False
+    )
     assert addresses
 
 

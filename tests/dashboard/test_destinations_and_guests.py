@@ -26,8 +26,13 @@ def key_input(html: str) -> str:
 def test_add_destination_re_renders_the_card_with_the_key_masked(htmx, stream, canary_key):
     response = htmx.post(
         reverse("destination_create", args=[stream.id]),
-        {"platform": "custom", "name": "Studio relay", "rtmp_url": "rtmp://127.0.0.1:1935/live",
-         "stream_key": canary_key, "canvas": "vertical"},
+        {
+            "platform": "custom",
+            "name": "Studio relay",
+            "rtmp_url": "rtmp://127.0.0.1:1935/live",
+            "stream_key": canary_key,
+            "canvas": "vertical",
+        },
     )
     assert response.status_code == 200
     html = response.content.decode()
@@ -96,8 +101,14 @@ def test_edit_destination_inline_keeps_the_key_unless_a_new_one_is_typed(htmx, s
     assert "value=" not in key_input(html)
     assert f"Current key {MASK}WXYZ" in html
 
-    data = {"platform": "custom", "name": "Relay 2", "rtmp_url": "rtmp://127.0.0.1:1936/app", "canvas": "landscape",
-            "enabled": "on", "stream_key": ""}
+    data = {
+        "platform": "custom",
+        "name": "Relay 2",
+        "rtmp_url": "rtmp://127.0.0.1:1936/app",
+        "canvas": "landscape",
+        "enabled": "on",
+        "stream_key": "",
+    }
     response = htmx.post(reverse("destination_edit", args=[destination.id]), data)
     assert response.status_code == 200
     html = response.content.decode()
@@ -127,8 +138,12 @@ def test_delete_destination_re_renders_the_card(htmx, stream):
 
 @pytest.mark.parametrize(
     ("method", "name"),
-    [("get", "destination_row"), ("get", "destination_edit"), ("post", "destination_edit"),
-     ("post", "destination_delete")],
+    [
+        ("get", "destination_row"),
+        ("get", "destination_edit"),
+        ("post", "destination_edit"),
+        ("post", "destination_delete"),
+    ],
 )
 def test_other_users_destination_is_404(user_client, other_user, method, name):
     theirs = DestinationFactory(stream=StreamFactory(owner=other_user), name="Theirs")

@@ -78,14 +78,27 @@ def test_create_form_fragment_then_create(htmx, user):
 
     response = htmx.post(
         reverse("stream_create"),
-        {"title": "Launch day", "description": "We ship!", "resolution": "720p", "fps": "30",
-         "video_bitrate_kbps": "3000", "audio_bitrate_kbps": "128", "layout": "side_by_side",
-         "recording_enabled": "on", "recording_format": "mp4"},
+        {
+            "title": "Launch day",
+            "description": "We ship!",
+            "resolution": "720p",
+            "fps": "30",
+            "video_bitrate_kbps": "3000",
+            "audio_bitrate_kbps": "128",
+            "layout": "side_by_side",
+            "recording_enabled": "on",
+            "recording_format": "mp4",
+        },
     )
     assert response.status_code == 200
     assert is_fragment(response)
     stream = Stream.objects.get(owner=user, title="Launch day")
-    assert (stream.resolution, stream.fps, stream.layout, stream.recording_enabled) == ("720p", 30, "side_by_side", True)
+    assert (stream.resolution, stream.fps, stream.layout, stream.recording_enabled) == (
+        "720p",
+        30,
+        "side_by_side",
+        True,
+    )
     assert stream.vertical_canvas is False
     html = response.content.decode()
     # The list and the counters are swapped out of band; the create panel gets the (empty) rest.
@@ -96,9 +109,18 @@ def test_create_form_fragment_then_create(htmx, user):
 
 
 def test_create_errors_are_shown_in_place(htmx, user):
-    response = htmx.post(reverse("stream_create"), {"title": "", "resolution": "1080p", "fps": "30",
-                                                    "video_bitrate_kbps": "100", "audio_bitrate_kbps": "160",
-                                                    "layout": "grid", "recording_format": "mp4"})
+    response = htmx.post(
+        reverse("stream_create"),
+        {
+            "title": "",
+            "resolution": "1080p",
+            "fps": "30",
+            "video_bitrate_kbps": "100",
+            "audio_bitrate_kbps": "160",
+            "layout": "grid",
+            "recording_format": "mp4",
+        },
+    )
     assert response.status_code == 422
     assert is_fragment(response)
     html = response.content.decode()
@@ -109,9 +131,18 @@ def test_create_errors_are_shown_in_place(htmx, user):
 
 def test_service_errors_land_on_their_field(htmx, user):
     # The free plan stops at 1080p30: the service refuses, the form shows why on the resolution field.
-    response = htmx.post(reverse("stream_create"), {"title": "Too big", "resolution": "2160p", "fps": "30",
-                                                    "video_bitrate_kbps": "20000", "audio_bitrate_kbps": "160",
-                                                    "layout": "grid", "recording_format": "mp4"})
+    response = htmx.post(
+        reverse("stream_create"),
+        {
+            "title": "Too big",
+            "resolution": "2160p",
+            "fps": "30",
+            "video_bitrate_kbps": "20000",
+            "audio_bitrate_kbps": "160",
+            "layout": "grid",
+            "recording_format": "mp4",
+        },
+    )
     assert response.status_code == 422
     html = response.content.decode()
     assert "The Free plan streams and records up to 1080p30" in html
@@ -124,8 +155,16 @@ def test_schedule_is_read_in_the_creators_time_zone(user_client, user):
     user_client.cookies["streamus_tz"] = "Europe/Paris"
     response = user_client.post(
         reverse("stream_create"),
-        {"title": "Evening in Paris", "scheduled_start": "2031-01-15T20:00", "resolution": "1080p", "fps": "30",
-         "video_bitrate_kbps": "4500", "audio_bitrate_kbps": "160", "layout": "grid", "recording_format": "mp4"},
+        {
+            "title": "Evening in Paris",
+            "scheduled_start": "2031-01-15T20:00",
+            "resolution": "1080p",
+            "fps": "30",
+            "video_bitrate_kbps": "4500",
+            "audio_bitrate_kbps": "160",
+            "layout": "grid",
+            "recording_format": "mp4",
+        },
     )
     stream = Stream.objects.get(title="Evening in Paris")
     assert response.status_code == 302
@@ -137,10 +176,19 @@ def test_schedule_is_read_in_the_creators_time_zone(user_client, user):
 
 
 def test_scheduling_in_the_past_is_refused(htmx, user):
-    response = htmx.post(reverse("stream_create"), {"title": "Yesterday", "scheduled_start": "2001-01-01T10:00",
-                                                    "resolution": "1080p", "fps": "30", "video_bitrate_kbps": "4500",
-                                                    "audio_bitrate_kbps": "160", "layout": "grid",
-                                                    "recording_format": "mp4"})
+    response = htmx.post(
+        reverse("stream_create"),
+        {
+            "title": "Yesterday",
+            "scheduled_start": "2001-01-01T10:00",
+            "resolution": "1080p",
+            "fps": "30",
+            "video_bitrate_kbps": "4500",
+            "audio_bitrate_kbps": "160",
+            "layout": "grid",
+            "recording_format": "mp4",
+        },
+    )
     assert response.status_code == 422
     assert "Pick a time in the future." in response.content.decode()
 
@@ -152,10 +200,16 @@ def test_full_page_create_form(user_client):
 
 
 def _settings(stream: Stream, **changes) -> dict:
-    data = {"title": stream.title, "description": stream.description, "resolution": stream.resolution,
-            "fps": str(stream.fps), "video_bitrate_kbps": str(stream.video_bitrate_kbps),
-            "audio_bitrate_kbps": str(stream.audio_bitrate_kbps), "layout": stream.layout,
-            "recording_format": stream.recording_format}
+    data = {
+        "title": stream.title,
+        "description": stream.description,
+        "resolution": stream.resolution,
+        "fps": str(stream.fps),
+        "video_bitrate_kbps": str(stream.video_bitrate_kbps),
+        "audio_bitrate_kbps": str(stream.audio_bitrate_kbps),
+        "layout": stream.layout,
+        "recording_format": stream.recording_format,
+    }
     if stream.recording_enabled:
         data["recording_enabled"] = "on"
     data.update(changes)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -185,9 +186,7 @@ class FakeTwitchIrc:
                     if self.reject_token and password == f"oauth:{self.reject_token}":
                         await ws.send(":tmi.twitch.tv NOTICE * :Login authentication failed\r\n")
                         return
-                    await ws.send(
-                        f":tmi.twitch.tv 001 {nick} :Welcome, GLHF!\r\n:tmi.twitch.tv 376 {nick} :>\r\n"
-                    )
+                    await ws.send(f":tmi.twitch.tv 001 {nick} :Welcome, GLHF!\r\n:tmi.twitch.tv 376 {nick} :>\r\n")
                 elif line.startswith("CAP REQ"):
                     await ws.send(f":tmi.twitch.tv CAP * ACK :{line.split(':', 1)[1]}\r\n")
                 elif line.startswith("JOIN "):
@@ -217,9 +216,7 @@ class FakeTwitchIrc:
                 await ws.close()
                 return
             elif kind == "sleep":
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(ws.wait_closed(), timeout=action[1])
-                except TimeoutError:
-                    pass
                 return
         await ws.wait_closed()

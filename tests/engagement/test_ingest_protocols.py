@@ -8,8 +8,7 @@ tests/engagement/test_ingest_pipeline.py checks the same sources end to end into
 from __future__ import annotations
 
 import asyncio
-
-import pytest
+import itertools
 
 from apps.engagement.ingest.base import Backoff, IncomingComment, run_source
 from apps.engagement.ingest.facebook import FacebookCommentsSource
@@ -71,15 +70,30 @@ async def test_youtube_polls_pages_honouring_interval_and_quota_errors():
     assert all(r.query["liveChatId"] == "Cg0KC1JNcWR0eVpMZzUw" for r in requests)
     tokens = [r.query.get("pageToken") for r in requests]
     # Page 1 had no token; after it every call continues from its nextPageToken, also across errors.
-    assert tokens == [None, page1["nextPageToken"], page1["nextPageToken"], page1["nextPageToken"], page2["nextPageToken"]]
-    gaps = [b.at - a.at for a, b in zip(requests, requests[1:], strict=False)]
+    assert tokens == [
+        None,
+        page1["nextPageToken"],
+        page1["nextPageToken"],
+        page1["nextPageToken"],
+        page2["nextPageToken"],
+    ]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(requests)]
     assert gaps[0] >= 1.5  # pollingIntervalMillis of page 1
     assert gaps[1] >= 0.5  # quota backoff, not a hot retry
     assert gaps[3] >= 2.0  # pollingIntervalMillis of page 2
     # Text and Super Chat messages are delivered; membership events are not; the repeat is left to dedupe.
-    assert collector.ids == ["LCC." + page1["items"][0]["id"][4:], "LCC.superchat-0001", "LCC.superchat-0001", "LCC.text-0004"]
+    assert collector.ids == [
+        "LCC." + page1["items"][0]["id"][4:],
+        "LCC.superchat-0001",
+        "LCC.superchat-0001",
+        "LCC.text-0004",
+    ]
     first = collector.items[0]
-    assert (first.author_name, first.author_id, first.text) == ("Ana Sousa", "UCq9VfYrVpYE3NwGD3bcL0xQ", "Hello from Lisbon! 👋")
+    assert (first.author_name, first.author_id, first.text) == (
+        "Ana Sousa",
+        "UCq9VfYrVpYE3NwGD3bcL0xQ",
+        "Hello from Lisbon! 👋",
+    )
     assert first.avatar_url.startswith("https://yt4.ggpht.com/")
     assert first.sent_at is not None and first.sent_at.microsecond == 123456
     assert collector.items[1].text == "<b>Love</b> the show"  # raw: sanitizing is comment_ingest's job
@@ -111,7 +125,9 @@ async def test_youtube_refused_token_ends_the_source():
     with FakeHttpServer() as server:
         server.add(CHAT_PATH, Reply(401, {"error": {"code": 401, "errors": [{"reason": "authError"}]}}))
         collector = Collector()
-        poller = YouTubeChatPoller(sink=collector, live_chat_id="c", access_token="t", base_url=server.url + "/youtube/v3")
+        poller = YouTubeChatPoller(
+            sink=collector, live_chat_id="c", access_token="t", base_url=server.url + "/youtube/v3"
+        )
         assert await run_until(poller, collector) == "auth"
 
 

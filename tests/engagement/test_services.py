@@ -151,7 +151,11 @@ def test_show_on_screen_writes_the_card_and_take_off_clears_it(stream, listen, d
     second.refresh_from_db()
     assert first.shown_on_screen_at is None and second.shown_on_screen_at is not None
     card = realtime.read_card(stream.pk)
-    assert (card["comment_id"], card["text"], card["avatar_url"]) == (second.pk, "second one", "https://a.example/m.png")
+    assert (card["comment_id"], card["text"], card["avatar_url"]) == (
+        second.pk,
+        "second one",
+        "https://a.example/m.png",
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         services.comment_take_off_screen(stream=stream)

@@ -42,7 +42,9 @@ def head_offset(api, upload_id) -> int:
     return int(response["Upload-Offset"])
 
 
-def test_interrupted_upload_resumes_and_assembles_byte_identical(user_api, user, tmp_path, settings, django_capture_on_commit_callbacks):
+def test_interrupted_upload_resumes_and_assembles_byte_identical(
+    user_api, user, tmp_path, settings, django_capture_on_commit_callbacks
+):
     source = make_clip(tmp_path / "talk.mp4", seconds=3, size="640x360").read_bytes()
     assert len(source) > 3 * CHUNK
     created = create(user_api, len(source), filename="talk.mp4", title="Talk")

@@ -95,7 +95,23 @@ def test_audio_only_file_is_not_video(user, tmp_path, settings):
     import subprocess
 
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "sine", "-t", "1", "-c:a", "aac", "-f", "mp4", str(audio)],
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine",
+            "-t",
+            "1",
+            "-c:a",
+            "aac",
+            "-f",
+            "mp4",
+            str(audio),
+        ],
         check=True,
     )
     clip = new_clip(user, audio)
@@ -156,5 +172,3 @@ def test_library_page_lists_clips_with_progress_and_player(user_client, user, tm
     assert video.status_code == 206
     assert video["Content-Type"] == "video/mp4"
     assert len(b"".join(video.streaming_content)) == 100
-
-

@@ -107,7 +107,11 @@ class FakePlatform:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 ctype = self.headers.get("Content-Type", "")
-                form = {k: v[0] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()} if "form" in ctype else {}
+                form = (
+                    {k: v[0] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()}
+                    if "form" in ctype
+                    else {}
+                )
                 body = json.loads(raw) if "json" in ctype and raw else None
                 seen = Seen(
                     method=self.command,
@@ -135,14 +139,14 @@ class FakePlatform:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_PATCH = do_DELETE = _handle  # noqa: N815
+            do_GET = do_POST = do_PATCH = do_DELETE = _handle
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, name=type(self).__name__, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), name=type(self).__name__, daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -157,7 +161,9 @@ class FakePlatform:
         return f"http://{host}:{port}"
 
     # --- test controls -----------------------------------------------------------------
-    def fail_next(self, method: str, path: str, name: str, *, times: int = 1, headers: dict[str, str] | None = None) -> None:
+    def fail_next(
+        self, method: str, path: str, name: str, *, times: int = 1, headers: dict[str, str] | None = None
+    ) -> None:
         """Answer the next `times` calls to (method, path-suffix) with the documented error payload `name`."""
         with self.lock:
             self._failures.append((method, path, name, headers or {}, times))
@@ -259,6 +265,8 @@ class FakeYouTube(FakePlatform):
         self.access_ttl = 3599
         self.broadcasts: dict[str, dict[str, Any]] = {}
         self.streams: dict[str, dict[str, Any]] = {}
+        # Point the ingest at a local RTMP server (tests that push real video) instead of YouTube's.
+        self.ingest_url = ""
         # access/refresh token pairs, so revoking the refresh token kills its access tokens
         self.grants: dict[str, list[str]] = {}
 
@@ -338,37 +346,81 @@ class FakeYouTube(FakePlatform):
         if seen.method == "GET" and path == "/channels":
             if q.get("mine") != "true" or "snippet" not in q.get("part", ""):
                 self.violation("channels.list without mine=true&part=snippet")
-            return Reply(*payload("youtube/channels_list_mine", channel_id=self.channel_id, channel_title=self.channel_title))
+            return Reply(
+                *payload("youtube/channels_list_mine", channel_id=self.channel_id, channel_title=self.channel_title)
+            )
         if seen.method == "POST" and path == "/liveBroadcasts":
             body = seen.json or {}
             snippet, status = body.get("snippet", {}), body.get("status", {})
-            missing = [n for n, v in (("snippet.title", snippet.get("title")), ("snippet.scheduledStartTime", snippet.get("scheduledStartTime")), ("status.privacyStatus", status.get("privacyStatus"))) if not v]
+            missing = [
+                n
+                for n, v in (
+                    ("snippet.title", snippet.get("title")),
+                    ("snippet.scheduledStartTime", snippet.get("scheduledStartTime")),
+                    ("status.privacyStatus", status.get("privacyStatus")),
+                )
+                if not v
+            ]
             if missing:
                 self.violation(f"liveBroadcasts.insert missing {missing}")
                 return Reply(*payload("youtube/error_required", message=f"Required: {missing[0]}"))
             monitor = body.get("contentDetails", {}).get("monitorStream", {}).get("enableMonitorStream", True)
             broadcast_id = secrets.token_urlsafe(8)
             self.broadcasts[broadcast_id] = {"life": "created", "stream": None, "monitor": monitor, "body": body}
-            return Reply(*payload(
-                "youtube/live_broadcast_insert", broadcast_id=broadcast_id, channel_id=self.channel_id, now=now,
-                title=snippet["title"], description=snippet.get("description", ""), scheduled_start=snippet["scheduledStartTime"],
-                live_chat_id=f"Chat{broadcast_id}", privacy=status["privacyStatus"],
-            ))
+            return Reply(
+                *payload(
+                    "youtube/live_broadcast_insert",
+                    broadcast_id=broadcast_id,
+                    channel_id=self.channel_id,
+                    now=now,
+                    title=snippet["title"],
+                    description=snippet.get("description", ""),
+                    scheduled_start=snippet["scheduledStartTime"],
+                    live_chat_id=f"Chat{broadcast_id}",
+                    privacy=status["privacyStatus"],
+                )
+            )
         if seen.method == "POST" and path == "/liveStreams":
             body = seen.json or {}
             cdn = body.get("cdn", {})
-            if cdn.get("ingestionType") != "rtmp" or not cdn.get("resolution") or not cdn.get("frameRate") or not body.get("snippet", {}).get("title"):
+            if (
+                cdn.get("ingestionType") != "rtmp"
+                or not cdn.get("resolution")
+                or not cdn.get("frameRate")
+                or not body.get("snippet", {}).get("title")
+            ):
                 self.violation("liveStreams.insert missing cdn.ingestionType/resolution/frameRate or snippet.title")
                 return Reply(*payload("youtube/error_required", message="Required: cdn"))
             stream_id = self.channel_id[2:10] + secrets.token_urlsafe(8)
             name = "-".join(secrets.token_hex(2) for _ in range(5))
             self.streams[stream_id] = {"status": "ready", "name": name}
-            return Reply(*payload("youtube/live_stream_insert", stream_id=stream_id, channel_id=self.channel_id, now=now, title=body["snippet"]["title"], stream_name=name))
+            status, reply = payload(
+                "youtube/live_stream_insert",
+                stream_id=stream_id,
+                channel_id=self.channel_id,
+                now=now,
+                title=body["snippet"]["title"],
+                stream_name=name,
+            )
+            if self.ingest_url:
+                info = reply["cdn"]["ingestionInfo"]
+                info["ingestionAddress"] = self.ingest_url
+                del info["rtmpsIngestionAddress"], info["rtmpsBackupIngestionAddress"]
+            return Reply(status, reply)
         if seen.method == "POST" and path == "/liveBroadcasts/bind":
             broadcast, stream_id = self.broadcasts.get(q.get("id", "")), q.get("streamId", "")
             if broadcast is None or stream_id not in self.streams or not q.get("part"):
                 self.violation(f"bind with bad params {q}")
-                return Reply(404, {"error": {"code": 404, "message": "liveBroadcastNotFound", "errors": [{"reason": "liveBroadcastNotFound"}]}})
+                return Reply(
+                    404,
+                    {
+                        "error": {
+                            "code": 404,
+                            "message": "liveBroadcastNotFound",
+                            "errors": [{"reason": "liveBroadcastNotFound"}],
+                        }
+                    },
+                )
             broadcast["stream"], broadcast["life"] = stream_id, "ready"
             return Reply(*payload("youtube/live_broadcast_bind", broadcast_id=q["id"], stream_id=stream_id, now=now))
         if seen.method == "GET" and path == "/liveStreams":
@@ -377,7 +429,14 @@ class FakeYouTube(FakePlatform):
                 self.violation(f"liveStreams.list with bad params {q}")
                 return Reply(200, {"kind": "youtube#liveStreamListResponse", "items": []})
             active = stream["status"] == "active"
-            return Reply(*payload("youtube/live_streams_list_status", stream_id=q["id"], stream_status=stream["status"], health="good" if active else "noData"))
+            return Reply(
+                *payload(
+                    "youtube/live_streams_list_status",
+                    stream_id=q["id"],
+                    stream_status=stream["status"],
+                    health="good" if active else "noData",
+                )
+            )
         if seen.method == "POST" and path == "/liveBroadcasts/transition":
             return self.transition(q)
         return Reply(404, {"error": {"code": 404, "message": f"no route {path}"}})
@@ -387,7 +446,16 @@ class FakeYouTube(FakePlatform):
         target = q.get("broadcastStatus")
         if broadcast is None or target not in {"testing", "live", "complete"} or not q.get("part"):
             self.violation(f"transition with bad params {q}")
-            return Reply(404, {"error": {"code": 404, "message": "liveBroadcastNotFound", "errors": [{"reason": "liveBroadcastNotFound"}]}})
+            return Reply(
+                404,
+                {
+                    "error": {
+                        "code": 404,
+                        "message": "liveBroadcastNotFound",
+                        "errors": [{"reason": "liveBroadcastNotFound"}],
+                    }
+                },
+            )
         life = broadcast["life"]
         if life == target:
             return Reply(*payload("youtube/error_redundant_transition"))
@@ -400,7 +468,9 @@ class FakeYouTube(FakePlatform):
             return Reply(*payload("youtube/error_invalid_transition"))
         broadcast["life"] = target
         privacy = broadcast["body"]["status"]["privacyStatus"]
-        return Reply(*payload("youtube/live_broadcast_transition", broadcast_id=q["id"], life_cycle=target, privacy=privacy))
+        return Reply(
+            *payload("youtube/live_broadcast_transition", broadcast_id=q["id"], life_cycle=target, privacy=privacy)
+        )
 
 
 # --- Twitch ---------------------------------------------------------------------------------
@@ -419,6 +489,7 @@ class FakeTwitch(FakePlatform):
         self.access_ttl = 14124
         self.channel: dict[str, Any] = {"title": "", "game_id": ""}
         self.stream_key = "live_141981764_" + secrets.token_hex(12)
+        self.ingest_url = ""  # a local RTMP server instead of Twitch's ingests
 
     def settings(self) -> dict[str, str]:
         return {
@@ -445,7 +516,11 @@ class FakeTwitch(FakePlatform):
                 return Reply(200, None)
             return Reply(*payload("twitch/error_invalid_token"))
         if seen.method == "GET" and p == "/ingests":
-            return Reply(*payload("twitch/ingests"))
+            status, body = payload("twitch/ingests")
+            if self.ingest_url:
+                for ingest in body["ingests"]:
+                    ingest["url_template"] = ingest["url_template_secure"] = self.ingest_url + "/{stream_key}"
+            return Reply(status, body)
         if p.startswith("/helix/"):
             if seen.headers.get("client-id") != self.client_id:
                 self.violation("helix call without the Client-Id header")
@@ -472,7 +547,9 @@ class FakeTwitch(FakePlatform):
         else:
             return Reply(400, {"status": 400, "message": "Invalid grant type"})
         access, refresh = self.issue_access(""), self.issue_refresh("")
-        name = "twitch/token_authorization_code" if form["grant_type"] == "authorization_code" else "twitch/token_refresh"
+        name = (
+            "twitch/token_authorization_code" if form["grant_type"] == "authorization_code" else "twitch/token_refresh"
+        )
         return Reply(*payload(name, access_token=access, refresh_token=refresh))
 
     def helix(self, seen: Seen, path: str) -> Reply:
@@ -486,7 +563,9 @@ class FakeTwitch(FakePlatform):
             return Reply(*payload("twitch/games", game_id=self.games[name], name=name))
         if q.get("broadcaster_id") != self.user_id:
             self.violation(f"{path} without the broadcaster_id of the token's user: {q}")
-            return Reply(400, {"error": "Bad Request", "status": 400, "message": "Missing required parameter \"broadcaster_id\""})
+            return Reply(
+                400, {"error": "Bad Request", "status": 400, "message": 'Missing required parameter "broadcaster_id"'}
+            )
         if seen.method == "PATCH" and path == "/channels":
             body = seen.json or {}
             if not body.get("title") and not body.get("game_id"):
@@ -543,14 +622,25 @@ class FakeFacebook(FakePlatform):
             return Reply(*payload("facebook/error_invalid_token_190"))
         if not self.proof_ok(seen, token):
             self.violation(f"{p} without a valid appsecret_proof")
-            return Reply(400, {"error": {"message": "Invalid appsecret_proof provided in the API argument", "type": "GraphMethodException", "code": 100}})
+            return Reply(
+                400,
+                {
+                    "error": {
+                        "message": "Invalid appsecret_proof provided in the API argument",
+                        "type": "GraphMethodException",
+                        "code": 100,
+                    }
+                },
+            )
         return self.graph(seen, p, token)
 
     def token(self, seen: Seen) -> Reply:
         form = seen.form
         if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
             self.violation("token: wrong client credentials")
-            return Reply(400, {"error": {"message": "Error validating client secret.", "type": "OAuthException", "code": 1}})
+            return Reply(
+                400, {"error": {"message": "Error validating client secret.", "type": "OAuthException", "code": 1}}
+            )
         if form.get("grant_type") == "fb_exchange_token":
             short = form.get("fb_exchange_token", "")
             if not self.access_ok(short):
@@ -584,12 +674,21 @@ class FakeFacebook(FakePlatform):
             status = q.get("status", "")
             if status not in {"LIVE_NOW", "SCHEDULED_UNPUBLISHED", "UNPUBLISHED"}:
                 self.violation(f"live_videos without a valid status: {q}")
-                return Reply(400, {"error": {"message": "(#100) status must be one of ...", "type": "OAuthException", "code": 100}})
+                return Reply(
+                    400,
+                    {"error": {"message": "(#100) status must be one of ...", "type": "OAuthException", "code": 100}},
+                )
             if status == "SCHEDULED_UNPUBLISHED" and not q.get("planned_start_time"):
                 self.violation("scheduled live video without planned_start_time")
             video_id = str(secrets.randbelow(10**15) + 10**15)
             key = f"FB-{video_id}-0-Ab{secrets.token_hex(8)}?s_bl=1&s_psm=1&s_sc={video_id}&s_sw=0&s_vt=api-s&a=Aby{secrets.token_hex(6)}"
-            self.videos[video_id] = {"status": status, "target": target, "title": q.get("title"), "description": q.get("description"), "ended": False}
+            self.videos[video_id] = {
+                "status": status,
+                "target": target,
+                "title": q.get("title"),
+                "description": q.get("description"),
+                "ended": False,
+            }
             return Reply(*payload("facebook/live_video_create", video_id=video_id, stream_key=key))
         video = self.videos.get(path.strip("/"))
         if seen.method == "POST" and video is not None:
@@ -600,4 +699,13 @@ class FakeFacebook(FakePlatform):
             else:
                 self.violation(f"live video update with nothing to do: {q}")
             return Reply(*payload("facebook/live_video_update", video_id=path.strip("/")))
-        return Reply(400, {"error": {"message": f"Unsupported request {seen.method} {path}", "type": "GraphMethodException", "code": 100}})
+        return Reply(
+            400,
+            {
+                "error": {
+                    "message": f"Unsupported request {seen.method} {path}",
+                    "type": "GraphMethodException",
+                    "code": 100,
+                }
+            },
+        )

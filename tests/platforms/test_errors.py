@@ -32,7 +32,14 @@ def outcome(stream) -> dict[str, tuple[bool, str]]:
 @pytest.mark.parametrize(
     ("platform", "method", "path", "error", "kind", "words"),
     [
-        ("youtube", "POST", "/liveBroadcasts", "youtube/error_live_streaming_not_enabled", "not_enabled", "youtube.com/features"),
+        (
+            "youtube",
+            "POST",
+            "/liveBroadcasts",
+            "youtube/error_live_streaming_not_enabled",
+            "not_enabled",
+            "youtube.com/features",
+        ),
         ("youtube", "POST", "/liveBroadcasts", "youtube/error_quota_exceeded", "quota", "quota"),
         ("youtube", "POST", "/liveStreams", "youtube/error_rate_limited", "rate_limited", "Wait"),
         ("twitch", "GET", "/helix/streams/key", "twitch/error_missing_scope", "permission", "Reconnect the account"),
@@ -78,7 +85,12 @@ def test_a_later_successful_go_live_clears_the_error(three, youtube, stream):
 
 def test_rate_limit_says_how_long_to_wait(twitch, user_client, stream):
     add(stream, connect(user_client, "twitch"))
-    twitch.fail_next("PATCH", "/helix/channels", "twitch/error_too_many_requests", headers={"Ratelimit-Reset": str(int(time.time()) + 30)})
+    twitch.fail_next(
+        "PATCH",
+        "/helix/channels",
+        "twitch/error_too_many_requests",
+        headers={"Ratelimit-Reset": str(int(time.time()) + 30)},
+    )
 
     (result,) = ps.prepare_platform_destinations(stream=stream)
 

@@ -175,7 +175,9 @@ def test_go_live_api_flow_end_to_end(youtube, twitch, user_client, user_api, str
 
     for account in (yt, tw):
         response = user_api.post(
-            f"/api/v1/connections/{account.pk}/destinations/", {"stream": stream.pk, "title": "API title"}, format="json"
+            f"/api/v1/connections/{account.pk}/destinations/",
+            {"stream": stream.pk, "title": "API title"},
+            format="json",
         )
         assert response.status_code == 201, response.content
         assert response.json()["platform"] == account.platform

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from channels.layers import get_channel_layer
+from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -41,6 +41,16 @@ def communicator(stream_id: int, cookie: bytes | None = None, origin: tuple[byte
     return WebsocketCommunicator(application, f"/ws/studio/{stream_id}/", headers=headers)
 
 
+async def receive_types(comm: WebsocketCommunicator, *types: str, timeout: float = 3.0) -> dict[str, dict]:
+    """One message of each type, in whatever order they come (events from one action race)."""
+    found: dict[str, dict] = {}
+    while set(types) - set(found):
+        message = await comm.receive_json_from(timeout=timeout)
+        if message["type"] in types and message["type"] not in found:
+            found[message["type"]] = message
+    return found
+
+
 async def receive_until(comm: WebsocketCommunicator, event_type: str, timeout: float = 3.0) -> dict:
     """The next message of `event_type`, skipping others (presence and the like)."""
     while True:
@@ -68,7 +78,12 @@ def guest_cookie(invite, stream) -> bytes:
 
 @pytest.fixture
 async def channel_layer():
-    """The real Redis layer; presence and chat keys from earlier runs (same ids) are cleared."""
+    """The real Redis layer; presence and chat keys from earlier runs (same ids) are cleared.
+
+    A fresh layer object per test: channels_redis binds its locks to the event
+    loop that first used them, and every async test has its own loop.
+    """
+    channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
     layer = get_channel_layer()
     client = aioredis.from_url(settings.REDIS_URL)
     async for key in client.scan_iter("streamus:studio:*"):
@@ -76,3 +91,4 @@ async def channel_layer():
     await client.aclose()
     yield layer
     await layer.flush()
+    channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)

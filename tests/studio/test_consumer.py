@@ -12,7 +12,7 @@ from apps.streams import services
 from apps.streams.models import Guest, Stream
 from tests.factories import DestinationFactory, UserFactory
 
-from .conftest import communicator, receive_until, session_cookie
+from .conftest import communicator, receive_types, receive_until, session_cookie
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -158,10 +158,13 @@ async def test_host_sees_guest_arrive_and_brings_them_on_stage(
     assert joined["participant"]["name"] == "Grace Guest"
 
     await host.send_json_to({"type": "guest.stage", "guest": guest_row.pk, "on_stage": True})
-    update = await receive_until(guest, "participant.updated")
+    events = await receive_types(guest, "participant.updated", "scene.changed")
+    update = events["participant.updated"]
     assert update["participant"] == {**update["participant"], "guest_id": guest_row.pk, "on_stage": True}
     assert (await Guest.objects.aget(pk=guest_row.pk)).on_stage is True
-    await receive_until(guest, "scene.changed")  # the stage change re-lays the scene
+    # The stage change re-lays the scene: host and guest are both in the grid now.
+    tiles = [layer["source"] for layer in events["scene.changed"]["scene_graph"]["layers"] if layer["kind"] == "video"]
+    assert tiles == [f"host-{stream.owner_id}", guest_row.identity]
 
     await host.send_json_to({"type": "scene.set", "layout": "side_by_side", "overlays": {"logo": True}})
     scene = await receive_until(guest, "scene.changed")

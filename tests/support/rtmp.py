@@ -215,9 +215,7 @@ def make_ca(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path, Path]
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-        )
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
@@ -235,18 +233,14 @@ def make_ca(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path, Path]
             critical=False,
         )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     ca_path, cert_path, key_path = directory / "ca.pem", directory / "server.pem", directory / "server.key"
     ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return ca_path, cert_path, key_path
 
@@ -319,6 +313,66 @@ class SilentServer:
         self._closed = True
         for s in [*self.accepted, self.listener]:
             s.close()
+
+
+class StallingProxy:
+    """Forwards TCP to a real ingest until ``freeze()``; from then on it stops reading from the client.
+
+    That is a destination that accepted, published for a while, and then stopped reading mid-show
+    (a wedged ingest, a dead NAT path that still ACKs nothing).
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # A small receive window so a stall shows up in seconds, not after megabytes of kernel buffering.
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.port = self.listener.getsockname()[1]
+        self.frozen = threading.Event()
+        self._socks: list[socket.socket] = []
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"rtmp://127.0.0.1:{self.port}/live"
+
+    def freeze(self) -> None:
+        self.frozen.set()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self._socks += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, from_client: bool) -> None:
+        try:
+            while True:
+                if from_client and self.frozen.is_set():
+                    self.frozen.wait()
+                    time.sleep(0.1)
+                    continue
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self._closed = True
+        self.frozen.clear()
+        for s in [*self._socks, self.listener]:
+            with contextlib.suppress(OSError):
+                s.close()
 
 
 # --- checking media -------------------------------------------------------------------

@@ -112,7 +112,7 @@ class Encoder:
         return out
 
     def _video_packet(self, p: av.Packet) -> MediaPacket:
-        dts = p.dts if p.dts is not None else p.pts
+        dts = p.dts if p.dts is not None else (p.pts or 0)
         pts = p.pts if p.pts is not None else dts
         dts_ms = round(float(dts * p.time_base) * 1000)
         pts_ms = round(float(pts * p.time_base) * 1000)

@@ -112,7 +112,9 @@ class Pusher:
                     return
             self._queue.append(packet)
             self._last_seq = packet.seq
-            self._cond.notify()
+            # Wake the sender once per video frame; audio rides along in the same write.
+            if packet.kind == TAG_VIDEO:
+                self._cond.notify()
 
     def start(self) -> None:
         self._thread.start()
@@ -198,7 +200,5 @@ class Pusher:
                 if publisher.closed.is_set():
                     raise RtmpError(publisher.close_reason or "Connection closed.")
                 continue
-            for packet in batch:
-                self.stats.bytes_sent += publisher.send(packet)
-                if packet.kind == TAG_VIDEO:
-                    self.stats.frames_sent += 1
+            self.stats.bytes_sent += publisher.send_many(batch)
+            self.stats.frames_sent += sum(1 for p in batch if p.kind == TAG_VIDEO)

@@ -40,6 +40,10 @@ HANDSHAKE_SIZE = 1536
 OUT_CHUNK_SIZE = 4096
 CONNECT_TIMEOUT = 5.0  # seconds for TCP + TLS + handshake + publish: an ingest that slow is broken
 IO_TIMEOUT = 5.0  # a send that cannot progress this long means the destination stopped reading
+# Kernel send buffer per destination. Small on purpose: backlog should sit in the pusher's queue, where
+# it is dropped by whole GOPs, not in the kernel where it only adds latency. 256 KB still covers the
+# bandwidth-delay product of ~10 Mbps over 200 ms.
+SEND_BUFFER_BYTES = 256 * 1024
 
 MSG_SET_CHUNK_SIZE = 1
 MSG_ABORT = 2
@@ -291,7 +295,7 @@ class RtmpPublisher:
             except ValueError as exc:  # netguard.PrivateAddressError
                 raise RtmpError(str(exc)) from exc
         else:
-            addresses = [info[4][0] for info in socket.getaddrinfo(t.host, t.port, type=socket.SOCK_STREAM)]
+            addresses = [str(info[4][0]) for info in socket.getaddrinfo(t.host, t.port, type=socket.SOCK_STREAM)]
         deadline = time.monotonic() + CONNECT_TIMEOUT
         last: Exception | None = None
         sock: socket.socket | None = None
@@ -306,6 +310,7 @@ class RtmpPublisher:
             raise RtmpError(f"Cannot connect to {t.host}:{t.port}: {_reason(last)}")
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
             sock.settimeout(max(0.5, deadline - time.monotonic()))
             if t.scheme == "rtmps":
                 ctx = ssl.create_default_context()
@@ -500,6 +505,12 @@ class RtmpPublisher:
     # -- sending --
     def _send_message(self, mtype: int, csid: int, stream_id: int, payload: bytes, timestamp: int) -> None:
         assert self.sock is not None
+        data = self._chunks(mtype, csid, stream_id, payload, timestamp)
+        with self._send_lock:
+            self.sock.sendall(data)
+
+    @staticmethod
+    def _chunks(mtype: int, csid: int, stream_id: int, payload: bytes, timestamp: int) -> bytes:
         ts = timestamp & 0xFFFFFFFF
         extended = ts >= 0xFFFFFF
         header = bytes([csid & 0x3F])  # fmt 0
@@ -511,8 +522,7 @@ class RtmpPublisher:
         for off in range(OUT_CHUNK_SIZE, len(payload), OUT_CHUNK_SIZE):
             parts.append(cont)
             parts.append(payload[off : off + OUT_CHUNK_SIZE])
-        with self._send_lock:
-            self.sock.sendall(b"".join(parts))
+        return b"".join(parts)
 
     def send(self, packet: MediaPacket) -> int:
         """Send one media packet; returns bytes sent. Raises RtmpError when the destination is gone or stalled."""
@@ -529,7 +539,24 @@ class RtmpPublisher:
         return len(packet.data)
 
     def send_many(self, packets: Iterable[MediaPacket]) -> int:
-        return sum(self.send(p) for p in packets)
+        """Send a batch in one write (one syscall per batch, not per packet); returns payload bytes sent."""
+        self.poll_incoming()
+        if self.closed.is_set():
+            raise RtmpError(self.close_reason or "Connection closed.")
+        assert self.sock is not None
+        total = 0
+        parts = []
+        for p in packets:
+            parts.append(self._chunks(p.kind, 4 if p.kind == TAG_AUDIO else 6, self.stream_id, p.data, p.timestamp_ms))
+            total += len(p.data)
+        try:
+            with self._send_lock:
+                self.sock.sendall(b"".join(parts))
+        except TimeoutError as exc:
+            raise RtmpError(f"{self.target.host} stopped reading for {IO_TIMEOUT:.0f} s.") from exc
+        except OSError as exc:
+            raise RtmpError(f"Connection lost: {_reason(exc)}") from exc
+        return total
 
     def close(self) -> None:
         self.closed.set()

@@ -161,8 +161,8 @@ class TestSceneSource(ProgramSource):
     def _render_text(self, text: str) -> np.ndarray:
         """White text on black rendered once into a luma patch (even size)."""
         bbox = self._font.getbbox(text)
-        w = (bbox[2] + 8) // 2 * 2
-        h = (bbox[3] + 8) // 2 * 2
+        w = int(bbox[2] + 8) // 2 * 2
+        h = int(bbox[3] + 8) // 2 * 2
         img = Image.new("L", (max(w, 2), max(h, 2)), 16)
         ImageDraw.Draw(img).text((4, 4), text, fill=235, font=self._font)
         return np.asarray(img, dtype=np.uint8)

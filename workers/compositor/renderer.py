@@ -17,6 +17,7 @@ black picture. A fade between two scenes blends the two renders.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -119,6 +120,11 @@ class Renderer:
         self._fills: dict[tuple[int, int, int], np.ndarray] = {}
         # Counters a benchmark or test can read: how often overlays were (re)drawn.
         self.overlay_renders = 0
+        # The on-screen comment card (apps.engagement.card.card_content), set from Redis by whoever runs the
+        # renderer (apps.engagement.card_render.CardFollower); shown by its own shown_at / auto-hide times.
+        self.comment_card: dict[str, Any] | None = None
+        # The card's times are wall-clock (set by the web process), not the frame loop's monotonic `now`.
+        self.card_clock: Callable[[], float] = time.time
 
     # --- public --------------------------------------------------------------------
 
@@ -157,6 +163,9 @@ class Renderer:
                 patch = self._text_box(layer.get("label") or "", w, h, layer.get("style") or {})
                 self._draw_patch(patch, x0, y0, y, u, v)
             elif kind == "comment":
+                if self.comment_card is not None:
+                    self._draw_patch(self._comment_card(w, h), x0, y0, y, u, v)
+                    continue
                 text = texts.get("comment", "")
                 if text:
                     self._draw_patch(self._text_box(text, w, h, layer.get("style") or {}), x0, y0, y, u, v)
@@ -306,6 +315,17 @@ class Renderer:
             return rgba_to_patch(image)
 
         return self._cached(("text", text, w, h, bg, fg), draw)
+
+    def _comment_card(self, w: int, h: int) -> Patch | None:
+        """The comment card at this moment of its entrance, or None when it is not (or no longer) on screen."""
+        from apps.engagement.card_render import card_frame_state, draw_card
+
+        card = self.comment_card
+        step = card_frame_state(card, self.card_clock())
+        if card is None or step is None:
+            return None
+        key = ("comment_card", card.get("comment_id"), card.get("shown_at"), w, h, step)
+        return self._cached(key, lambda: rgba_to_patch(draw_card(card, w, h, progress=step, font=load_font)))
 
     def _asset(self, source: str, w: int, h: int, opacity: float, *, cover: bool = False) -> Patch | None:
         def draw() -> Patch | None:

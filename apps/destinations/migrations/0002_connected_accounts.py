@@ -6,88 +6,135 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('destinations', '0001_initial'),
+        ("destinations", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='streamdestination',
-            name='category',
+            model_name="streamdestination",
+            name="category",
             field=models.CharField(blank=True, max_length=140),
         ),
         migrations.AddField(
-            model_name='streamdestination',
-            name='chat_id',
+            model_name="streamdestination",
+            name="chat_id",
             field=models.CharField(blank=True, max_length=256),
         ),
         migrations.AddField(
-            model_name='streamdestination',
-            name='description_override',
+            model_name="streamdestination",
+            name="description_override",
             field=models.TextField(blank=True, max_length=5000),
         ),
         migrations.AddField(
-            model_name='streamdestination',
-            name='platform_broadcast_id',
+            model_name="streamdestination",
+            name="platform_broadcast_id",
             field=models.CharField(blank=True, max_length=128),
         ),
         migrations.AddField(
-            model_name='streamdestination',
-            name='platform_state',
-            field=models.CharField(blank=True, choices=[('', 'Not created'), ('created', 'Created, waiting for video'), ('live', 'Live on the platform'), ('complete', 'Ended'), ('failed', 'Failed')], default='', max_length=16),
+            model_name="streamdestination",
+            name="platform_state",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "Not created"),
+                    ("created", "Created, waiting for video"),
+                    ("live", "Live on the platform"),
+                    ("complete", "Ended"),
+                    ("failed", "Failed"),
+                ],
+                default="",
+                max_length=16,
+            ),
         ),
         migrations.AddField(
-            model_name='streamdestination',
-            name='platform_stream_id',
+            model_name="streamdestination",
+            name="platform_stream_id",
             field=models.CharField(blank=True, max_length=128),
         ),
         migrations.AddField(
-            model_name='streamdestination',
-            name='platform_target_id',
+            model_name="streamdestination",
+            name="platform_target_id",
             field=models.CharField(blank=True, max_length=128),
         ),
         migrations.AddField(
-            model_name='streamdestination',
-            name='privacy',
-            field=models.CharField(choices=[('public', 'Public'), ('unlisted', 'Unlisted'), ('private', 'Private')], default='public', max_length=16),
+            model_name="streamdestination",
+            name="privacy",
+            field=models.CharField(
+                choices=[("public", "Public"), ("unlisted", "Unlisted"), ("private", "Private")],
+                default="public",
+                max_length=16,
+            ),
         ),
         migrations.AddField(
-            model_name='streamdestination',
-            name='title_override',
+            model_name="streamdestination",
+            name="title_override",
             field=models.CharField(blank=True, max_length=140),
         ),
         migrations.CreateModel(
-            name='ConnectedAccount',
+            name="ConnectedAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('platform', models.CharField(choices=[('youtube', 'YouTube'), ('facebook', 'Facebook'), ('twitch', 'Twitch'), ('custom', 'Custom RTMP')], max_length=16)),
-                ('external_id', models.CharField(max_length=128)),
-                ('display_name', models.CharField(blank=True, max_length=200)),
-                ('handle', models.CharField(blank=True, max_length=200)),
-                ('targets', models.JSONField(blank=True, default=list)),
-                ('access_token_encrypted', models.TextField(editable=False)),
-                ('refresh_token_encrypted', models.TextField(blank=True, editable=False)),
-                ('token_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('scopes', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('active', 'Connected'), ('needs_reconnect', 'Needs reconnecting')], default='active', max_length=16)),
-                ('last_error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='connected_accounts', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "platform",
+                    models.CharField(
+                        choices=[
+                            ("youtube", "YouTube"),
+                            ("facebook", "Facebook"),
+                            ("twitch", "Twitch"),
+                            ("custom", "Custom RTMP"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=128)),
+                ("display_name", models.CharField(blank=True, max_length=200)),
+                ("handle", models.CharField(blank=True, max_length=200)),
+                ("targets", models.JSONField(blank=True, default=list)),
+                ("access_token_encrypted", models.TextField(editable=False)),
+                ("refresh_token_encrypted", models.TextField(blank=True, editable=False)),
+                ("token_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("scopes", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Connected"), ("needs_reconnect", "Needs reconnecting")],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                ("last_error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="connected_accounts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['platform', 'display_name'],
+                "ordering": ["platform", "display_name"],
             },
         ),
         migrations.AddField(
-            model_name='streamdestination',
-            name='account',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='destinations', to='destinations.connectedaccount'),
+            model_name="streamdestination",
+            name="account",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="destinations",
+                to="destinations.connectedaccount",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='connectedaccount',
-            constraint=models.UniqueConstraint(fields=('owner', 'platform', 'external_id'), name='unique_connected_account'),
+            model_name="connectedaccount",
+            constraint=models.UniqueConstraint(
+                fields=("owner", "platform", "external_id"), name="unique_connected_account"
+            ),
         ),
     ]

@@ -274,10 +274,11 @@ class PlatformClient:
         """Walk `keys` into a JSON answer; a missing part is a REJECTED error, not a KeyError."""
         value: Any = body
         for key in keys:
-            if isinstance(value, dict) and isinstance(key, str) and key in value:
-                value = value[key]
-            elif isinstance(value, list) and isinstance(key, int) and len(value) > key:
-                value = value[key]
+            found = (isinstance(value, dict) and key in value) or (
+                isinstance(value, list) and isinstance(key, int) and 0 <= key < len(value)
+            )
+            if found:
+                value = value[key]  # type: ignore[index]
             else:
                 raise PlatformError(
                     ErrorKind.REJECTED,

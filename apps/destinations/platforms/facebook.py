@@ -52,7 +52,9 @@ class FacebookClient(PlatformClient):
         data: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         params = {**(params or {}), "appsecret_proof": self.proof(access_token)}
-        response = self.request(method, f"{self.graph}/{path.lstrip('/')}", access_token=access_token, params=params, data=data)
+        response = self.request(
+            method, f"{self.graph}/{path.lstrip('/')}", access_token=access_token, params=params, data=data
+        )
         return self.json_body(response)
 
     # --- OAuth ----------------------------------------------------------------------
@@ -80,7 +82,9 @@ class FacebookClient(PlatformClient):
 
     def _long_lived(self, access_token: str) -> TokenSet:
         body = self._token_call({"grant_type": "fb_exchange_token", "fb_exchange_token": access_token})
-        return TokenSet(access_token=self.expect(body, "access_token"), refresh_token="", expires_in=body.get("expires_in"))
+        return TokenSet(
+            access_token=self.expect(body, "access_token"), refresh_token="", expires_in=body.get("expires_in")
+        )
 
     def _token_call(self, form: dict[str, str]) -> dict[str, Any]:
         # POST with a form body, not GET with a query string: the secret and code stay out of URLs and logs.

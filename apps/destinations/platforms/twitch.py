@@ -89,7 +89,9 @@ class TwitchClient(PlatformClient):
                 raise
 
     def identity(self, *, access_token: str) -> Identity:
-        body = self.json_body(self.request("GET", f"{self.api}/users", access_token=access_token, headers=self._headers()))
+        body = self.json_body(
+            self.request("GET", f"{self.api}/users", access_token=access_token, headers=self._headers())
+        )
         user = self.expect(body, "data", 0)
         return Identity(
             external_id=str(user["id"]),

@@ -188,7 +188,10 @@ class YouTubeClient(PlatformClient):
     def start_live(self, *, access_token: str, setup: LiveSetup) -> bool:
         body = self.json_body(
             self.request(
-                "GET", f"{self.api}/liveStreams", access_token=access_token, params={"part": "status", "id": setup.stream_id}
+                "GET",
+                f"{self.api}/liveStreams",
+                access_token=access_token,
+                params={"part": "status", "id": setup.stream_id},
             )
         )
         items = body.get("items") or []

@@ -20,6 +20,7 @@ so sources may deliver at least once). It never touches the ORM.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -102,7 +103,7 @@ class ChatSource:
 
 @dataclass
 class Backoff:
-    """Jittered exponential backoff: base, 2×base, 4×base… capped, each ±50 % so reconnects do not stampede."""
+    """Jittered exponential backoff: base, 2*base, 4*base... capped, each ±50 % so reconnects do not stampede."""
 
     base: float = 1.0
     cap: float = 60.0
@@ -121,10 +122,8 @@ class Backoff:
 async def _sleep_or_stop(seconds: float, stop: asyncio.Event) -> None:
     if seconds <= 0:
         return
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass
 
 
 async def run_source(

@@ -180,10 +180,9 @@ class FacebookCommentsSource(ChatSource):
                         if data_lines:
                             if event_id:
                                 self.last_event_id = event_id
-                            try:
+                            # A malformed event is skipped, not fatal.
+                            with contextlib.suppress(ValueError):
                                 await self._events.put(json.loads("\n".join(data_lines)))
-                            except ValueError:
-                                pass  # a malformed event is skipped, not fatal
                         data_lines, event_id = [], ""
                     elif line.startswith(":"):
                         continue  # keep-alive comment
@@ -199,7 +198,7 @@ class FacebookCommentsSource(ChatSource):
                 raise TransientError("live_comments stream closed", retry_after=self._retry())
         except asyncio.CancelledError:
             raise
-        except BaseException as exc:
+        except Exception as exc:  # noqa: BLE001 - handed to step(), which raises it in the loop
             await self._events.put(exc)
 
     def _retry(self) -> float | None:

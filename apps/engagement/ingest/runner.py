@@ -191,7 +191,7 @@ async def ingest_stream(
         for source in sources:
             saved = client.get(state_key(stream_id, source.platform))
             if saved:
-                source.restore(json.loads(saved))
+                source.restore(json.loads(str(saved)))
 
         async def still_live() -> bool:
             status = await Stream.objects.filter(pk=stream_id).values_list("status", flat=True).afirst()

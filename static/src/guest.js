@@ -1,0 +1,286 @@
+// The guest page: green room (camera and microphone preview, device pickers,
+// level meter), then backstage / on stage with the program preview, own mute,
+// screen share and the private chat. Works on a phone-sized screen.
+//
+// The invite token is the last part of this page's address (/join/<token>/):
+// it is read from there and sent in request bodies, never put in other URLs.
+import "./studio.css";
+
+import { Room, RoomEvent, Track, VideoPresets, createLocalTracks } from "livekit-client";
+
+import {
+  MediaSources,
+  ProgramRenderer,
+  StudioSocket,
+  connectionLabel,
+  joinRoom,
+  levelMeter,
+  renderChat,
+  toast,
+} from "./studio/common.js";
+
+const root = document.getElementById("guest-app");
+const $ = (id) => document.getElementById(id);
+const inviteToken = location.pathname.split("/").filter(Boolean).pop() || "";
+
+let tracks = { audio: null, video: null };
+let stopMeter = () => {};
+let room = null;
+let socket = null;
+let renderer = null;
+let sources = null;
+const state = { you: null, stream: null, chat: [] };
+
+// --- green room -------------------------------------------------------------------------
+function deviceError(text) {
+  const box = $("device-error");
+  box.hidden = !text;
+  box.textContent = text || "";
+}
+
+async function fillDevices(select, kind, current) {
+  const devices = await Room.getLocalDevices(kind, false);
+  select.replaceChildren();
+  for (const d of devices) {
+    const option = document.createElement("option");
+    option.value = d.deviceId;
+    option.textContent = d.label || (kind === "videoinput" ? "Camera" : "Microphone");
+    option.selected = d.deviceId === current;
+    select.append(option);
+  }
+  if (!devices.length) {
+    const option = document.createElement("option");
+    option.textContent = kind === "videoinput" ? "No camera found" : "No microphone found";
+    select.append(option);
+  }
+  select.disabled = devices.length < 1;
+}
+
+async function startPreview() {
+  try {
+    const local = await createLocalTracks({
+      audio: { echoCancellation: true, noiseSuppression: true },
+      video: { resolution: VideoPresets.h720.resolution },
+    });
+    tracks.audio = local.find((t) => t.kind === Track.Kind.Audio) || null;
+    tracks.video = local.find((t) => t.kind === Track.Kind.Video) || null;
+  } catch (error) {
+    // No camera (or refused): try the microphone alone so the guest can still join by voice.
+    try {
+      const audioOnly = await createLocalTracks({ audio: true, video: false });
+      tracks.audio = audioOnly[0] || null;
+      deviceError("No camera available: you can join with your microphone only.");
+    } catch {
+      deviceError(
+        error.name === "NotAllowedError"
+          ? "Your browser blocked the camera and microphone. Allow them for this site (the camera icon in the address bar), then reload."
+          : "No camera or microphone found. Connect one and reload this page.",
+      );
+      $("self-empty-text").textContent = "No camera";
+      root.querySelector(".gr-preview .spinner")?.remove();
+      return;
+    }
+  }
+  if (tracks.video) {
+    tracks.video.attach($("self-view"));
+    $("self-empty").hidden = true;
+  } else {
+    $("self-empty-text").textContent = "Camera off";
+    root.querySelector(".gr-preview .spinner")?.remove();
+  }
+  if (tracks.audio) stopMeter = levelMeter($("level-meter"), tracks.audio.mediaStreamTrack);
+  await fillDevices($("camera-select"), "videoinput", tracks.video?.mediaStreamTrack.getSettings().deviceId);
+  await fillDevices($("mic-select"), "audioinput", tracks.audio?.mediaStreamTrack.getSettings().deviceId);
+  $("join-backstage").disabled = false;
+}
+
+$("camera-select").addEventListener("change", async (event) => {
+  if (!tracks.video) return;
+  await tracks.video.restartTrack({ deviceId: event.target.value, resolution: VideoPresets.h720.resolution });
+});
+$("mic-select").addEventListener("change", async (event) => {
+  if (!tracks.audio) return;
+  await tracks.audio.restartTrack({ deviceId: event.target.value });
+  stopMeter();
+  stopMeter = levelMeter($("level-meter"), tracks.audio.mediaStreamTrack);
+});
+
+function toggleTrack(button, track, onTitle, offTitle) {
+  if (!track) return;
+  const on = button.getAttribute("aria-pressed") === "true"; // pressed = on (green-room round buttons)
+  if (on) track.mute();
+  else track.unmute();
+  button.setAttribute("aria-pressed", String(!on));
+  button.title = on ? offTitle : onTitle;
+}
+
+$("gr-toggle-mic").addEventListener("click", (e) =>
+  toggleTrack(e.currentTarget, tracks.audio, "Microphone on", "Microphone off"),
+);
+$("gr-toggle-cam").addEventListener("click", (e) => toggleTrack(e.currentTarget, tracks.video, "Camera on", "Camera off"));
+
+// --- backstage --------------------------------------------------------------------------
+$("join-backstage").addEventListener("click", async (event) => {
+  event.currentTarget.disabled = true;
+  event.currentTarget.textContent = "Joining…";
+  $("green-room").hidden = true;
+  $("backstage").hidden = false;
+  sources = new MediaSources($("sources"));
+  renderer = new ProgramRenderer($("program"), sources);
+  socket = new StudioSocket(root.dataset.wsPath, {
+    onMessage: handle,
+    onStatus: (status) => {
+      const badge = $("conn-state");
+      badge.dataset.state = status;
+      badge.textContent = connectionLabel(status);
+    },
+    onFatal: (code, text) => showEnded("You're no longer in the studio", code === 4410 ? `${text} Ask the host for a new link.` : text),
+  });
+  await connectMedia();
+});
+
+async function connectMedia() {
+  try {
+    const joined = await joinRoom({ rtcPath: root.dataset.rtcPath, body: { token: inviteToken }, sources });
+    room = joined.room;
+    room.on(RoomEvent.LocalTrackUnpublished, (pub) => {
+      if (pub.source === Track.Source.ScreenShare) stopShareUi(true);
+    });
+    if (tracks.audio) await room.localParticipant.publishTrack(tracks.audio, { source: Track.Source.Microphone });
+    if (tracks.video) {
+      await room.localParticipant.publishTrack(tracks.video, {
+        source: Track.Source.Camera,
+        simulcast: true,
+        videoSimulcastLayers: [VideoPresets.h180, VideoPresets.h360],
+      });
+    }
+    document.addEventListener("click", () => room?.startAudio(), { once: true });
+  } catch (error) {
+    toast(error.message || "Could not connect your camera to the studio.", "error");
+    if (!error.status || error.status >= 500) window.setTimeout(connectMedia, 5000);
+  }
+}
+
+function handle(msg) {
+  switch (msg.type) {
+    case "state.full":
+      state.you = msg.you;
+      state.stream = msg.stream;
+      state.chat = msg.chat || [];
+      renderer.setScene(msg.scene_graph, msg.assets);
+      renderChat($("chat-list"), state.chat);
+      renderMe();
+      renderStatus();
+      break;
+    case "participant.joined":
+    case "participant.updated":
+      if (state.you && msg.participant.id === state.you.id) {
+        state.you = { ...state.you, ...msg.participant };
+        renderMe();
+      }
+      break;
+    case "scene.changed":
+      renderer.setScene(msg.scene_graph, msg.assets);
+      break;
+    case "stream.status":
+      state.stream = { ...state.stream, ...msg.stream };
+      renderStatus();
+      break;
+    case "chat.message":
+      state.chat.push(msg.message);
+      renderChat($("chat-list"), state.chat);
+      break;
+    case "chat.deleted":
+      state.chat = state.chat.filter((m) => m.id !== msg.message.id);
+      renderChat($("chat-list"), state.chat);
+      break;
+    case "session.ended":
+      showEnded("You're no longer in the studio", msg.reason);
+      break;
+    case "error":
+      toast(msg.message, "error");
+      break;
+    default:
+      break;
+  }
+}
+
+function renderMe() {
+  const me = state.you;
+  if (!me) return;
+  const badge = $("stage-badge");
+  badge.textContent = me.on_stage ? "On stage" : "Backstage";
+  badge.classList.toggle("is-on-stage", Boolean(me.on_stage));
+  $("stage-text").textContent = me.on_stage
+    ? state.stream?.status === "live"
+      ? "You're on stage and live. Everyone watching sees and hears you."
+      : "You're on stage. The audience sees you once the host goes live."
+    : "You're backstage. The host will bring you on stage.";
+  setPressed($("mute-mic"), !me.audio, me.audio ? "Mute" : "Unmute");
+  setPressed($("mute-cam"), !me.video, me.video ? "Stop video" : "Start video");
+  // The host may mute us: follow the server's flags on the local tracks too.
+  if (tracks.audio && tracks.audio.isMuted === me.audio) me.audio ? tracks.audio.unmute() : tracks.audio.mute();
+  if (tracks.video && tracks.video.isMuted === me.video) me.video ? tracks.video.unmute() : tracks.video.mute();
+}
+
+function setPressed(button, pressed, label) {
+  button.setAttribute("aria-pressed", String(pressed));
+  button.querySelector("span").textContent = label;
+}
+
+function renderStatus() {
+  const status = state.stream?.status;
+  $("onair").hidden = status !== "live";
+  if (status === "ended") showEnded("The show has ended", "Thanks for joining! You can close this page.");
+  else renderMe();
+}
+
+$("mute-mic").addEventListener("click", () => {
+  if (state.you) socket.send({ type: "self.mute", audio: !state.you.audio });
+});
+$("mute-cam").addEventListener("click", () => {
+  if (state.you) socket.send({ type: "self.mute", video: !state.you.video });
+});
+
+function stopShareUi(tellServer) {
+  setPressed($("share-screen"), false, "Share screen");
+  if (tellServer) socket?.send({ type: "share.set", on: false });
+}
+
+$("share-screen").addEventListener("click", async (event) => {
+  if (!room) return;
+  const sharing = event.currentTarget.getAttribute("aria-pressed") === "true";
+  try {
+    await room.localParticipant.setScreenShareEnabled(!sharing, { audio: false });
+    if (sharing) stopShareUi(true);
+    else {
+      setPressed($("share-screen"), true, "Stop sharing");
+      socket.send({ type: "share.set", on: true });
+    }
+  } catch (error) {
+    toast(error.name === "NotAllowedError" ? "Screen sharing was cancelled." : error.message, "warning");
+  }
+});
+
+$("leave").addEventListener("click", () => showEnded("You left the studio", "Open your invite link again to rejoin."));
+
+$("chat-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const input = $("chat-input");
+  const text = input.value.trim();
+  if (text && socket?.send({ type: "chat.send", text })) input.value = "";
+});
+
+function showEnded(title, text) {
+  socket?.close();
+  room?.disconnect();
+  stopMeter();
+  for (const t of Object.values(tracks)) t?.stop();
+  $("green-room").hidden = true;
+  $("backstage").hidden = true;
+  $("ended").hidden = false;
+  $("ended-title").textContent = title;
+  $("ended-text").textContent = text || "";
+}
+
+startPreview();

@@ -1,0 +1,253 @@
+"""The compositor in a real LiveKit room: synthetic participants publishing colours and tones.
+
+The program frames are read the way the broadcast engine reads them
+(ProgramSource.read once per frame slot) and checked by region and spectrum.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from apps.rtc import services as rtc
+from apps.streams import scene
+from apps.streams.models import Guest
+from tests.factories import GuestFactory, StreamFactory
+from workers.broadcast.source import rgb_to_yuv
+from workers.compositor.program import CompositorSession
+from workers.compositor.renderer import CARD_RGB, planes
+
+pytestmark = [pytest.mark.livekit, pytest.mark.django_db]
+
+RED, GREEN, BLUE = (220, 30, 30), (30, 200, 60), (40, 60, 220)
+TONES = {"red": 440.0, "green": 1000.0, "blue": 2500.0}
+W, H = 640, 360
+FPS = 15
+
+
+def region_yuv(frame: np.ndarray, rect: dict, w: int = W, h: int = H) -> tuple[int, int, int]:
+    y, u, v = planes(frame, w, h)
+    cx, cy = rect["x"] + rect["w"] // 2, rect["y"] + rect["h"] // 3
+    pick = (slice(cy - 4, cy + 4), slice(cx - 4, cx + 4))
+    pick_c = (slice(cy // 2 - 2, cy // 2 + 2), slice(cx // 2 - 2, cx // 2 + 2))
+    return int(np.median(y[pick])), int(np.median(u[pick_c])), int(np.median(v[pick_c]))
+
+
+def near(a, b, tol=14) -> bool:
+    return all(abs(x - y) <= tol for x, y in zip(a, b, strict=True))
+
+
+def tiles(graph: dict) -> dict[str, dict]:
+    return {layer["source"]: layer["rect"] for layer in graph["layers"] if layer["kind"] in ("video", "screen")}
+
+
+class Reader:
+    """Reads the program like the engine: once per frame slot, keeping the last frames and all audio."""
+
+    def __init__(self, program) -> None:
+        self.program = program
+        self.audio: list[np.ndarray] = []
+        self.frames = 0
+
+    def read(self) -> np.ndarray:
+        deadline = time.monotonic() + 1 / FPS
+        frame = None
+        while frame is None:
+            frame = self.program.read(0.05)
+        self.frames += 1
+        self.audio.append(frame.audio)
+        time.sleep(max(0.0, deadline - time.monotonic()))
+        return frame.video
+
+    def until(self, check, timeout: float = 15.0, what: str = "program") -> int:
+        """Frames read until `check(video)` holds."""
+        start = self.frames
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if check(self.read()):
+                return self.frames - start
+        raise AssertionError(f"{what} not seen within {timeout}s")
+
+    def take_audio(self, seconds: float) -> np.ndarray:
+        self.audio.clear()
+        for _ in range(int(seconds * FPS)):
+            self.read()
+        return np.concatenate(self.audio)[:, 0].astype(np.float64)
+
+
+def level_at(audio: np.ndarray, freq: float, rate: int = 48000) -> float:
+    spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio))))
+    freqs = np.fft.rfftfreq(len(audio), 1 / rate)
+    band = (freqs > freq - 30) & (freqs < freq + 30)
+    return float(spectrum[band].max() / len(audio))
+
+
+@pytest.fixture
+def show(livekit, user, synthetic_participants):
+    """A stream whose room holds three guests publishing red, green and blue, each with its own tone."""
+    stream = StreamFactory(owner=user, resolution="480p", vertical_canvas=True)
+    stream.scene = {"host_on_stage": False}
+    stream.save()
+    rtc.rtc_open_room(stream=stream, by=user)
+    people = {}
+    for name, colour in (("red", RED), ("green", GREEN), ("blue", BLUE)):
+        guest = GuestFactory(stream=stream, display_name=name.title())
+        token = rtc._token(
+            identity=guest.identity,
+            name=guest.display_name,
+            grants=rtc.api.VideoGrants(room_join=True, room=rtc.room_name(stream), can_publish=True),
+        )
+        participant = synthetic_participants(livekit.url, token).connect()
+        participant.publish(colour=colour, tone_hz=TONES[name])
+        people[name] = (guest, participant)
+    return stream, people
+
+
+def start_session(livekit, stream, state) -> CompositorSession:
+    from django.conf import settings
+
+    session = CompositorSession(
+        url=livekit.url,
+        token=rtc.rtc_compositor_token(stream=stream),
+        canvases={"landscape": (W, H), "vertical": (H, W)},
+        fps=FPS,
+        state=state,
+        redis_url=settings.REDIS_URL,
+        scene_key=scene.redis_key(stream.pk),
+    )
+    return session
+
+
+def state_for(stream, canvases=("landscape", "vertical")) -> dict:
+    """The scene state of the saved stream, drawn at our small test canvases (the stream's own size is larger)."""
+    stream.refresh_from_db()
+    state = scene.scene_state(stream, sizes={"landscape": (W, H), "vertical": (H, W)})
+    state["canvases"] = {name: graph for name, graph in state["canvases"].items() if name in canvases}
+    return {**state, "version": time.time_ns()}
+
+
+def test_compositor_renders_the_stage_and_mixes_its_audio(show, livekit, user, django_capture_on_commit_callbacks):
+    stream, people = show
+    red, green, blue = (people[n][0] for n in ("red", "green", "blue"))
+    Guest.objects.filter(pk__in=[red.pk, green.pk]).update(on_stage=True)
+    stream.scene = {"host_on_stage": False, "layout": "side_by_side"}
+    stream.save()
+    state = state_for(stream)
+    session = start_session(livekit, stream, state)
+    program, vertical = session.program("landscape"), session.program("vertical")
+    try:
+        program.start()
+        vertical.start()
+        reader = Reader(program)
+        graph = state["canvases"]["landscape"]
+        boxes = tiles(graph)
+        assert list(boxes) == [red.identity, green.identity]
+
+        def stage_right(frame) -> bool:
+            return near(region_yuv(frame, boxes[red.identity]), rgb_to_yuv(RED)) and near(
+                region_yuv(frame, boxes[green.identity]), rgb_to_yuv(GREEN)
+            )
+
+        reader.until(stage_right, what="red left, green right")
+        # Backstage blue: not subscribed at all (no decode), not in the picture.
+        assert session.subscribed >= {f"{red.identity}:video", f"{green.identity}:video"}
+        assert not any(s.startswith(blue.identity + ":") for s in session.subscribed)
+
+        # The audio: the on-stage tones, and nothing of the backstage one.
+        audio = reader.take_audio(2.0)
+        assert level_at(audio, TONES["red"]) > 20 * level_at(audio, TONES["blue"]) + 1
+        assert level_at(audio, TONES["green"]) > 20 * level_at(audio, TONES["blue"]) + 1
+
+        # The vertical canvas holds the same two people, stacked.
+        vgraph = state["canvases"]["vertical"]
+        vboxes = tiles(vgraph)
+        vframe = vertical.read(0.1).video
+        assert near(region_yuv(vframe, vboxes[red.identity], H, W), rgb_to_yuv(RED))
+        assert near(region_yuv(vframe, vboxes[green.identity], H, W), rgb_to_yuv(GREEN))
+        assert vboxes[red.identity]["y"] + vboxes[red.identity]["h"] <= vboxes[green.identity]["y"]
+
+        # Mute green through the scene (what the studio does): the mix drops it.
+        Guest.objects.filter(pk=green.pk).update(audio_enabled=False)
+        session.set_scene(state_for(stream))
+        audio = reader.take_audio(1.5)
+        assert level_at(audio, TONES["green"]) * 20 < level_at(audio, TONES["red"])
+
+        # Layout switch through the API path (scene_set → Redis → compositor): to a 3-up grid, within 10 frames.
+        with django_capture_on_commit_callbacks(execute=True):
+            scene.scene_set(
+                stream=stream, by=user, layout="grid", on_stage=[red.identity, green.identity, blue.identity]
+            )
+        # The stored state is for the stream's own size; our canvases are smaller, so re-publish at ours.
+        new_state = state_for(stream)
+        boxes = tiles(new_state["canvases"]["landscape"])
+        session.set_scene(new_state)
+        frames = reader.until(
+            lambda f: near(region_yuv(f, boxes[blue.identity]), rgb_to_yuv(BLUE))
+            and near(region_yuv(f, boxes[red.identity]), rgb_to_yuv(RED)),
+            what="blue joins the grid",
+        )
+        assert frames <= 10 + 2 * FPS, f"layout switch took {frames} frames"  # includes blue's first decode
+
+        # Blue's camera stops: a name card within a second.
+        people["blue"][1].stop_video()
+        card = rgb_to_yuv(CARD_RGB)
+        start = time.monotonic()
+        reader.until(
+            lambda f: near(_corner(f, boxes[blue.identity]), card, 6),
+            timeout=3,
+            what="name card",
+        )
+        assert time.monotonic() - start <= 1.0 + 2 / FPS
+    finally:
+        session.stop()
+
+
+def _corner(frame, rect):
+    y, u, v = planes(frame, W, H)
+    x0, y0 = rect["x"] + 4, rect["y"] + 4
+    return int(y[y0, x0]), int(u[y0 // 2, x0 // 2]), int(v[y0 // 2, x0 // 2])
+
+
+def test_scene_from_redis_switches_layout_within_ten_frames(show, livekit, user, django_capture_on_commit_callbacks):
+    stream, people = show
+    red, green = people["red"][0], people["green"][0]
+    Guest.objects.filter(pk__in=[red.pk, green.pk]).update(on_stage=True)
+    stream.scene = {"host_on_stage": False, "layout": "side_by_side"}
+    stream.save()
+    session = start_session(livekit, stream, state_for(stream, ("landscape",)))
+    session.programs.pop("vertical")
+    program = session.program("landscape")
+    try:
+        program.start()
+        reader = Reader(program)
+        boxes = tiles(program.graph)
+        reader.until(lambda f: near(region_yuv(f, boxes[green.identity]), rgb_to_yuv(GREEN)), what="green on stage")
+
+        # What the studio does: publish a scene state on the Redis key; here solo red, at our canvas size.
+        import json
+
+        import redis
+        from django.conf import settings
+
+        stream.scene = {"host_on_stage": False, "layout": "solo"}
+        stream.save()
+        Guest.objects.filter(pk=green.pk).update(on_stage=False)
+        new_state = state_for(stream, ("landscape",))
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        client.set(scene.redis_key(stream.pk), json.dumps(new_state))
+        client.publish(scene.redis_key(stream.pk), "1")
+        client.close()
+        frames = reader.until(
+            lambda f: near(region_yuv(f, {"x": W - 100, "y": 0, "w": 100, "h": 100}), rgb_to_yuv(RED)),
+            what="solo red",
+        )
+        assert frames <= 10, f"the switch took {frames} frames"
+        # Green went backstage: its subscription is dropped.
+        deadline = time.monotonic() + 5
+        while any(s.startswith(green.identity + ":") for s in session.subscribed) and time.monotonic() < deadline:
+            reader.read()
+        assert not any(s.startswith(green.identity + ":") for s in session.subscribed)
+    finally:
+        session.stop()

@@ -1,0 +1,400 @@
+"""The live compositor: a hidden LiveKit participant that turns the room into one or two programs.
+
+    room (LiveKit) ──► receive thread (asyncio: rtc.Room, one stream per subscribed track)
+                          │ latest I420 frame per source, audio into each canvas's mixer
+                          ▼
+    engine frame thread ──► CanvasProgram.read(): render the scene graph (renderer.py)
+                            from the latest frames + pull the mix for exactly this frame
+
+    scene thread: Redis (apps.streams.scene: SET + PUBLISH) ──► set_scene()
+
+Rules it keeps:
+
+* subscribes only to what is on stage: cameras and screens that have a tile,
+  microphones of on-stage people; backstage costs no decode. Each video
+  subscription asks the SFU for the simulcast layer that fits its largest tile;
+* `read` never waits on the network and never touches the database: it
+  renders from whatever frames have arrived (name card for a silent source);
+* a new scene applies on the next frame read, with a cut or a fade;
+* audio and video come from one clock: frame n carries samples
+  [n·rate/fps, (n+1)·rate/fps) of the mix.
+
+`CompositorSession` is the room connection; `session.program("landscape")`
+and `session.program("vertical")` are ProgramSources for the broadcast engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from workers.broadcast.source import ProgramFrame, ProgramSource
+from workers.compositor.mixer import Mixer
+from workers.compositor.renderer import Renderer, SourceFrame
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 20.0
+SCREEN_SUFFIX = ":screen"
+
+
+def _graph_sources(graphs: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Video source → the largest tile it has on any canvas (what its simulcast layer must fill)."""
+    sizes: dict[str, tuple[int, int]] = {}
+    for graph in graphs.values():
+        for layer in graph.get("layers", ()):
+            if layer["kind"] in ("video", "screen") and layer.get("source"):
+                w, h = layer["rect"]["w"], layer["rect"]["h"]
+                old = sizes.get(layer["source"], (0, 0))
+                sizes[layer["source"]] = (max(old[0], w), max(old[1], h))
+    return sizes
+
+
+def _on_stage(graphs: Mapping[str, Mapping[str, Any]]) -> set[str]:
+    people = {s.removesuffix(SCREEN_SUFFIX) for s in _graph_sources(graphs)}
+    for graph in graphs.values():
+        people.update(graph.get("audio", ()))
+    return people
+
+
+class CanvasProgram(ProgramSource):
+    """One canvas of the show as a ProgramSource (workers/broadcast/source.py has the contract)."""
+
+    def __init__(
+        self,
+        session: CompositorSession,
+        name: str,
+        width: int,
+        height: int,
+        fps: int,
+        *,
+        sample_rate: int,
+        channels: int,
+        load_asset: Callable[[str], Image.Image | None] | None,
+    ) -> None:
+        self.session, self.name = session, name
+        self.width, self.height, self.fps = width, height, fps
+        self.sample_rate, self.channels = sample_rate, channels
+        self.renderer = Renderer(width, height, load_asset=load_asset)
+        self.mixer = Mixer(sample_rate=sample_rate, channels=channels)
+        self._frame_index = 0
+        self._graph: dict[str, Any] = {"width": width, "height": height, "layers": [], "audio": []}
+        self._previous: dict[str, Any] | None = None
+        self._fade_frames = 0
+        self._fade_start = 0
+        self._lock = threading.Lock()
+        self._running = False
+        self._out = self.renderer.new_frame()
+
+    def set_graph(self, graph: dict[str, Any], transition: Mapping[str, Any] | None) -> None:
+        with self._lock:
+            fade_ms = int((transition or {}).get("duration_ms", 0)) if (transition or {}).get("kind") == "fade" else 0
+            self._previous = self._graph if fade_ms > 0 else None
+            self._fade_frames = max(1, round(fade_ms * self.fps / 1000)) if fade_ms > 0 else 0
+            self._fade_start = self._frame_index
+            self._graph = graph
+
+    @property
+    def graph(self) -> dict[str, Any]:
+        return self._graph
+
+    def start(self) -> None:
+        self._running = True
+        self.session.start()
+
+    def stop(self) -> None:
+        self._running = False
+
+    def read(self, timeout: float) -> ProgramFrame | None:
+        if not self._running or not self.session.connected:
+            time.sleep(min(timeout, 0.005))
+            return None
+        now = time.monotonic()
+        frames = self.session.latest_frames()
+        with self._lock:
+            graph, previous = self._graph, self._previous
+            progress = (self._frame_index - self._fade_start + 1) / self._fade_frames if previous is not None else 1.0
+            if previous is not None and progress >= 1.0:
+                self._previous = previous = None
+        video = self.renderer.render(graph, frames, now=now, texts=self.session.texts, out=self._out)
+        if previous is not None:
+            before = self.renderer.render(previous, frames, now=now, texts=self.session.texts)
+            video = Renderer.fade(before, video, progress)
+        else:
+            video = video.copy()  # the engine may hold the frame while we draw the next one
+        n = self._frame_index
+        samples = self.sample_rate * (n + 1) // self.fps - self.sample_rate * n // self.fps
+        audio = self.mixer.pull(samples, graph.get("audio", ()))
+        self._frame_index += 1
+        return ProgramFrame(video=video, audio=audio, pts=n / self.fps)
+
+
+class CompositorSession:
+    """The hidden participant: receives on-stage media, keeps the latest of each, feeds the canvases."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        token: str,
+        canvases: Mapping[str, tuple[int, int]],
+        fps: int,
+        state: Mapping[str, Any] | None = None,
+        redis_url: str | None = None,
+        scene_key: str | None = None,
+        load_asset: Callable[[str], Image.Image | None] | None = None,
+        sample_rate: int = 48000,
+        channels: int = 2,
+    ) -> None:
+        self.url, self.token = url, token
+        self.redis_url, self.scene_key = redis_url, scene_key
+        self.programs = {
+            name: CanvasProgram(
+                self, name, w, h, fps, sample_rate=sample_rate, channels=channels, load_asset=load_asset
+            )
+            for name, (w, h) in canvases.items()
+        }
+        self.texts: dict[str, str] = {}
+        self._load_asset = load_asset
+        self._frames: dict[str, SourceFrame] = {}
+        self._frames_lock = threading.Lock()
+        self._wanted: dict[str, tuple[int, int]] = {}
+        self._people: set[str] = set()
+        self._version = -1
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._scene_thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._start_lock = threading.Lock()
+        self._room: Any = None
+        self._tasks: dict[str, asyncio.Task] = {}  # track sid → its receive task
+        self.connected = False
+        self.subscribed: set[str] = set()  # "identity:kind" currently subscribed (for tests and health)
+        if state is not None:
+            self.set_scene(state)
+
+    # --- scene ------------------------------------------------------------------------
+
+    def program(self, name: str = "landscape") -> CanvasProgram:
+        return self.programs[name]
+
+    def set_scene(self, state: Mapping[str, Any]) -> None:
+        """Apply a scene state (apps.streams.scene.scene_state); older versions are ignored."""
+        version = int(state.get("version", self._version + 1))
+        if version <= self._version:
+            return
+        self._version = version
+        # A loader that knows asset names (show.AssetLoader) learns the new ones before any frame needs them.
+        learn = getattr(self._load_asset, "update", None)
+        if callable(learn):
+            learn(state.get("assets") or {})
+        canvases = state.get("canvases") or {}
+        transition = (state.get("scene") or {}).get("transition")
+        graphs = {}
+        for name, program in self.programs.items():
+            graph = canvases.get(name)
+            if graph is not None:
+                program.set_graph(graph, transition)
+            graphs[name] = program.graph
+        self._wanted = _graph_sources(graphs)
+        self._people = _on_stage(graphs)
+        if self._loop is not None and self.connected:
+            self._loop.call_soon_threadsafe(self._sync_subscriptions)
+
+    def latest_frames(self) -> dict[str, SourceFrame]:
+        with self._frames_lock:
+            return dict(self._frames)
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect (once, whichever canvas starts first); blocks until the room is joined."""
+        with self._start_lock:
+            if self._thread is not None:
+                return
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, name="compositor-rtc", daemon=True)
+            self._thread.start()
+            future = asyncio.run_coroutine_threadsafe(self._connect(), self._loop)
+            future.result(CONNECT_TIMEOUT)
+            if self.redis_url and self.scene_key:
+                self._scene_thread = threading.Thread(target=self._watch_scene, name="compositor-scene", daemon=True)
+                self._scene_thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for program in self.programs.values():
+            program.stop()
+        if self._loop is not None:
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._disconnect(), self._loop).result(10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._scene_thread is not None:
+            self._scene_thread.join(timeout=5)
+        self.connected = False
+
+    # --- the receive side (runs on the session's event loop) ---------------------------
+
+    async def _connect(self) -> None:
+        from livekit import rtc
+
+        room = rtc.Room(loop=self._loop)
+        room.on("track_published", lambda publication, participant: self._sync_subscriptions())
+        room.on("participant_connected", lambda participant: self._sync_subscriptions())
+        room.on("track_subscribed", self._on_subscribed)
+        room.on("track_unsubscribed", self._on_unsubscribed)
+        room.on("participant_disconnected", self._on_participant_left)
+        await room.connect(self.url, self.token, rtc.RoomOptions(auto_subscribe=False))
+        self._room = room
+        self.connected = True
+        self._sync_subscriptions()
+
+    async def _disconnect(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        self._tasks.clear()
+        if self._room is not None:
+            await self._room.disconnect()
+
+    @staticmethod
+    def _key(identity: str, publication: Any) -> tuple[str, str]:
+        """(source name in the scene graph, kind) for a publication."""
+        from livekit import rtc
+
+        if publication.kind == rtc.TrackKind.KIND_AUDIO:
+            return identity, "audio"
+        if publication.source in (rtc.TrackSource.SOURCE_SCREENSHARE,):
+            return identity + SCREEN_SUFFIX, "video"
+        return identity, "video"
+
+    def _sync_subscriptions(self) -> None:
+        """Subscribe to exactly what the scene needs; ask for the layer that fits each tile."""
+        if self._room is None:
+            return
+        for participant in list(self._room.remote_participants.values()):
+            for publication in list(participant.track_publications.values()):
+                source, kind = self._key(participant.identity, publication)
+                want = (source in self._wanted) if kind == "video" else (participant.identity in self._people)
+                if want != publication.subscribed:
+                    publication.set_subscribed(want)
+                if want and kind == "video":
+                    self._request_layer(publication, *self._wanted[source])
+
+    @staticmethod
+    def _request_layer(publication: Any, width: int, height: int) -> None:
+        """Tell the SFU the size we draw this track at: it forwards the simulcast layer that fits."""
+        try:
+            from livekit.rtc._ffi_client import FfiClient
+            from livekit.rtc._proto import ffi_pb2
+
+            request = ffi_pb2.FfiRequest()
+            request.update_remote_track_publication_dimension.track_publication_handle = publication._ffi_handle.handle
+            request.update_remote_track_publication_dimension.width = int(width)
+            request.update_remote_track_publication_dimension.height = int(height)
+            FfiClient.instance.request(request)
+        except Exception:  # noqa: BLE001 - an SDK without this request: the SFU then sends its default layer
+            log.debug("could not request a simulcast layer", exc_info=True)
+
+    def _on_subscribed(self, track: Any, publication: Any, participant: Any) -> None:
+        source, kind = self._key(participant.identity, publication)
+        self.subscribed.add(f"{source}:{kind}")
+        assert self._loop is not None
+        if kind == "video":
+            task = self._loop.create_task(self._receive_video(track, source))
+        else:
+            task = self._loop.create_task(self._receive_audio(track, participant.identity))
+        self._tasks[publication.sid] = task
+
+    def _on_unsubscribed(self, track: Any, publication: Any, participant: Any) -> None:
+        source, kind = self._key(participant.identity, publication)
+        self.subscribed.discard(f"{source}:{kind}")
+        task = self._tasks.pop(publication.sid, None)
+        if task is not None:
+            task.cancel()
+        if kind == "video":
+            with self._frames_lock:
+                self._frames.pop(source, None)
+        else:
+            for program in self.programs.values():
+                program.mixer.forget(participant.identity)
+
+    def _on_participant_left(self, participant: Any) -> None:
+        with self._frames_lock:
+            for source in [s for s in self._frames if s.removesuffix(SCREEN_SUFFIX) == participant.identity]:
+                self._frames.pop(source, None)
+        self.subscribed = {s for s in self.subscribed if not s.startswith(participant.identity + ":")}
+
+    async def _receive_video(self, track: Any, source: str) -> None:
+        from livekit import rtc
+
+        stream = rtc.VideoStream(track, loop=self._loop, capacity=1, format=rtc.VideoBufferType.I420)
+        try:
+            async for event in stream:
+                frame = event.frame
+                w, h = frame.width // 2 * 2, frame.height // 2 * 2
+                if (w, h) != (frame.width, frame.height):
+                    continue  # odd sizes do not happen with WebRTC encoders; skip rather than mis-stride
+                data = np.frombuffer(frame.data, dtype=np.uint8)[: w * h * 3 // 2].copy()
+                latest = SourceFrame(w, h, data, time.monotonic())
+                with self._frames_lock:
+                    self._frames[source] = latest
+        finally:
+            await stream.aclose()
+
+    async def _receive_audio(self, track: Any, identity: str) -> None:
+        from livekit import rtc
+
+        first = next(iter(self.programs.values()))
+        stream = rtc.AudioStream(track, loop=self._loop, sample_rate=first.sample_rate, num_channels=first.channels)
+        try:
+            async for event in stream:
+                frame = event.frame
+                samples = np.frombuffer(frame.data, dtype=np.int16).reshape(-1, frame.num_channels).copy()
+                for program in self.programs.values():
+                    program.mixer.push(identity, samples)
+        finally:
+            await stream.aclose()
+
+    # --- control: new scenes from Redis ------------------------------------------------
+
+    def _watch_scene(self) -> None:
+        """Follow the scene key: a PUBLISH wakes us, the SET holds the state (re-read, so nothing is missed)."""
+        import redis
+
+        assert self.redis_url and self.scene_key
+        client = redis.Redis.from_url(self.redis_url)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        try:
+            pubsub.subscribe(self.scene_key)
+            self._load_scene(client)
+            while not self._stop.is_set():
+                try:
+                    message = pubsub.get_message(timeout=0.5)
+                    if message is not None:
+                        self._load_scene(client)
+                except redis.RedisError:
+                    log.warning("scene watch: Redis unavailable, retrying", exc_info=True)
+                    self._stop.wait(1.0)
+        finally:
+            with contextlib.suppress(Exception):
+                pubsub.close()
+            client.close()
+
+    def _load_scene(self, client: Any) -> None:
+        raw = client.get(self.scene_key)
+        if raw:
+            try:
+                self.set_scene(json.loads(raw))
+            except (ValueError, KeyError, TypeError):
+                log.exception("scene watch: unreadable scene state")

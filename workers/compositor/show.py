@@ -1,0 +1,91 @@
+"""Build the compositor for a live show: the one place the media process reads the database for it.
+
+    session = compositor_for_stream(stream_id)            # before the frame loop: DB, token, assets
+    landscape = session.program("landscape")              # ProgramSource for the 16:9 encoder
+    vertical = session.programs.get("vertical")           # ProgramSource for the 9:16 encoder, if asked for
+    BroadcastSession(config, landscape).start(...)        # workers/broadcast (engineer C)
+    ...
+    session.stop()
+
+After this, scene changes arrive through Redis (apps.streams.scene.scene_publish),
+never through the ORM.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from PIL import Image
+
+from workers.compositor.program import CompositorSession
+
+log = logging.getLogger(__name__)
+
+# Brand images are small; anything bigger than this is refused rather than decoded in the media process.
+MAX_ASSET_PIXELS = 4096 * 4096
+
+
+class AssetLoader:
+    """Brand assets by scene source ("asset:<id>"), read from storage once and kept decoded."""
+
+    def __init__(self, assets: dict[str, dict[str, Any]] | None = None) -> None:
+        self._names: dict[str, str] = {}
+        self._images: dict[str, Image.Image | None] = {}
+        self._lock = threading.Lock()
+        self.update(assets or {})
+
+    def update(self, assets: dict[str, dict[str, Any]]) -> None:
+        with self._lock:
+            self._names.update({source: info["name"] for source, info in assets.items() if info.get("name")})
+
+    def preload(self) -> None:
+        for source in list(self._names):
+            self(source)
+
+    def __call__(self, source: str) -> Image.Image | None:
+        with self._lock:
+            if source in self._images:
+                return self._images[source]
+            name = self._names.get(source)
+        image = None
+        if name:
+            try:
+                with default_storage.open(name, "rb") as fh:
+                    data = fh.read()
+                candidate = Image.open(io.BytesIO(data))
+                if candidate.width * candidate.height <= MAX_ASSET_PIXELS:
+                    candidate.load()
+                    image = candidate
+            except (OSError, ValueError):
+                log.warning("brand asset %s could not be read", source, exc_info=True)
+        with self._lock:
+            self._images[source] = image
+        return image
+
+
+def compositor_for_stream(stream_id: int) -> CompositorSession:
+    """A compositor session for this stream's room, with its current scene and brand assets loaded."""
+    from apps.rtc.services import rtc_compositor_token
+    from apps.streams.models import Stream
+    from apps.streams.scene import redis_key, scene_state
+
+    stream = Stream.objects.select_related("owner", "brand_kit").get(pk=stream_id)
+    state = scene_state(stream)
+    canvases = {name: (graph["width"], graph["height"]) for name, graph in state["canvases"].items()}
+    loader = AssetLoader(state["assets"])
+    loader.preload()
+    return CompositorSession(
+        url=settings.LIVEKIT_URL,
+        token=rtc_compositor_token(stream=stream),
+        canvases=canvases,
+        fps=stream.fps,
+        state={**state, "version": 0},
+        redis_url=settings.REDIS_URL,
+        scene_key=redis_key(stream.pk),
+        load_asset=loader,
+    )
