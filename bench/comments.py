@@ -6,11 +6,12 @@
 1. Throughput: `comment_ingest` (sanitize, profanity + blocked words, link/spam
    rules, per-author flood counter in Redis, ban lookup, INSERT, on-commit event)
    called back to back on a realistic mix (plain, emoji, links, profanity, zalgo,
-   2 KB pastes) from 200 authors; then the same ids again (re-delivery: dedupe).
+   2 KB pastes) from 200 authors; then the same ids again (re-delivery: dedupe);
+   then `comments_ingest_many` in bursts of 200, as the chat runner stores them.
 2. Delivery: a real Daphne serving our ASGI app; `--clients` websockets in a
    separate process subscribe to ws/streams/<id>/comments/ as the host; the main
    process ingests `--rate` comments/s for `--seconds`. Latency per (client,
-   comment) = arrival at the client − the moment `comment_ingest` was called.
+   comment) = arrival at the client minus the moment `comment_ingest` was called.
 
 Runs in a throwaway database (created and dropped here). Prints `metric: value`
 lines and rewrites the "Comments" section of bench/RESULTS.md.
@@ -66,7 +67,7 @@ def _percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def bench_ingest(stream: Any, count: int) -> list[tuple[str, str]]:
@@ -92,11 +93,24 @@ def bench_ingest(stream: Any, count: int) -> list[tuple[str, str]]:
             stream=stream, platform="youtube", message_id=f"bench-{n}", author_name="x", author_id="x", text="dup"
         )
     dup_elapsed = time.perf_counter() - started
+    from apps.engagement.services import IncomingMessage, comments_ingest_many
+
+    messages = [
+        IncomingMessage("twitch", f"burst-{n}", f"Viewer {n % 200}", TEXTS[n % len(TEXTS)], f"author-{n % 200}")
+        for n in range(count)
+    ]
+    started = time.perf_counter()
+    stored = 0
+    for offset in range(0, count, 200):
+        stored += len(comments_ingest_many(stream=stream, messages=messages[offset : offset + 200]))
+    burst_elapsed = time.perf_counter() - started
+    assert stored == count
     return [
         ("ingest_comments", str(count)),
         ("ingest_per_second", f"{count / elapsed:.0f}"),
         ("ingest_ms_per_comment", f"{elapsed / count * 1000:.2f}"),
         ("redelivery_per_second", f"{count / dup_elapsed:.0f}"),
+        ("ingest_batched_per_second", f"{count / burst_elapsed:.0f}"),
     ]
 
 
@@ -104,6 +118,7 @@ def _clients(url: str, cookie: str, count: int, ready: Any, results: Any, quiet:
     """Child process: `count` websockets; records (comment id, arrival time) until `quiet` seconds without news."""
 
     async def main() -> None:
+        import websockets.exceptions
         from websockets.asyncio.client import connect
 
         arrivals: list[tuple[int, float]] = []
@@ -122,7 +137,7 @@ def _clients(url: str, cookie: str, count: int, ready: Any, results: Any, quiet:
             while True:
                 try:
                     raw = await asyncio.wait_for(ws.recv(), timeout=quiet)
-                except (TimeoutError, Exception):
+                except (TimeoutError, OSError, ValueError, RuntimeError, websockets.exceptions.WebSocketException):
                     return
                 at = time.time()
                 event = json.loads(raw)
@@ -137,7 +152,9 @@ def _clients(url: str, cookie: str, count: int, ready: Any, results: Any, quiet:
     asyncio.run(main())
 
 
-def bench_delivery(stream: Any, user: Any, db_url: str, clients: int, rate: float, seconds: float) -> list[tuple[str, str]]:
+def bench_delivery(
+    stream: Any, user: Any, db_url: str, clients: int, rate: float, seconds: float
+) -> list[tuple[str, str]]:
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
@@ -225,7 +242,9 @@ def write_results(metrics: list[tuple[str, str]], args: argparse.Namespace) -> N
             "",
             "| what | value | target |",
             "|---|---|---|",
-            f"| comments ingested + moderated per second (one process) | {values['ingest_per_second']} | ≥ 1,000 |",
+            f"| comments ingested + moderated per second, one by one | {values['ingest_per_second']} | |",
+            f"| comments ingested + moderated per second, bursts of 200 (chat runner) | "
+            f"{values['ingest_batched_per_second']} | ≥ 1,000 |",
             f"| re-delivered (duplicate) comments dropped per second | {values['redelivery_per_second']} | |",
             f"| delivery p95 to {values['delivery_clients']} websockets at {values['delivery_rate_target_per_second']}"
             f" comments/s (ms) | {values['delivery_latency_ms_p95']} | ≤ 50 at 500 sockets |",

@@ -185,34 +185,55 @@ def measure_naive(servers: list, n: int, args: argparse.Namespace, tmp: Path) ->
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, 15)
 
-    return _measure(proc, args, stop=stop)
+    def media_seconds() -> float:
+        from tests.support.rtmp import packet_times
+
+        total = 0.0
+        for i, s in enumerate(servers[:n]):
+            files = s.recordings(f"naive{n}x{i}")
+            times = packet_times(files[-1]) if files else []
+            total += times[-1] if times else 0.0
+        return total
+
+    # On a loaded machine `-re` encoders fall behind real time and then spend less CPU than they need;
+    # the result is scaled to "per real-time second of output" so the baseline is not flattered.
+    return _measure(proc, args, stop=stop, media_seconds=media_seconds, streams=n)
 
 
-def _measure(proc: subprocess.Popen, args: argparse.Namespace, *, stop) -> dict[str, float]:  # type: ignore[type-arg,no-untyped-def]
+def _measure(
+    proc: subprocess.Popen, args: argparse.Namespace, *, stop, media_seconds=None, streams=1
+) -> dict[str, float]:  # type: ignore[type-arg,no-untyped-def]
     meter = TreeMeter(proc.pid)
     time.sleep(WARMUP_SECONDS)
+    media0 = media_seconds() if media_seconds else 0.0
     meter.begin()
     t0 = time.monotonic()
     rss = []
     while time.monotonic() - t0 < args.seconds:
         time.sleep(0.5)
         rss.append(meter.rss_mb())
-    cpu = meter.cpu_seconds() / (time.monotonic() - t0)
+    wall = time.monotonic() - t0
+    cpu = meter.cpu_seconds() / wall
+    realtime = 1.0
+    if media_seconds:
+        realtime = max(0.05, (media_seconds() - media0) / (streams * wall))
+        cpu /= min(1.0, realtime)
     stop()
     try:
         proc.wait(15)
     except subprocess.TimeoutExpired:
         proc.kill()
-    return {"cpu_cores": cpu, "rss_mb": max(rss) if rss else 0.0}
+    return {"cpu_cores": cpu, "rss_mb": max(rss) if rss else 0.0, "realtime": realtime}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--width", type=int, default=854)
-    parser.add_argument("--height", type=int, default=480)
+    parser.add_argument("--seconds", type=float, default=12.0)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=720)
     parser.add_argument("--fps", type=int, default=30)
-    parser.add_argument("--video-kbps", type=int, default=1200)
+    parser.add_argument("--video-kbps", type=int, default=2500)
     parser.add_argument("--preset", default="veryfast")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -233,8 +254,16 @@ def main() -> None:
             s.start()
         try:
             results: dict[str, dict[str, float]] = {}
-            for n in (1, 3, 5):
-                results[f"ours_{n}"] = measure_ours(servers, n, args, tmp)
+            # Ours twice, interleaved, averaged: the machine is shared and a single 10 s window is noisy
+            # next to per-destination costs of a few thousandths of a core.
+            runs: dict[int, list[dict[str, float]]] = {1: [], 3: [], 5: []}
+            for _ in range(args.repeats):
+                for n in (1, 3, 5):
+                    runs[n].append(measure_ours(servers, n, args, tmp))
+            for n, measured in runs.items():
+                results[f"ours_{n}"] = {
+                    key: sum(m[key] for m in measured) / len(measured) for key in ("cpu_cores", "rss_mb")
+                }
             for n in (1, 3, 5):
                 results[f"naive_{n}"] = measure_naive(servers, n, args, tmp)
         finally:
@@ -247,11 +276,13 @@ def main() -> None:
         ("machine_cpu", cpu_model()),
         ("program", f"{args.width}x{args.height}@{args.fps} x264 {args.preset} {args.video_kbps} kbps + AAC 128 kbps"),
         ("measured_seconds_per_config", f"{args.seconds:g}"),
+        ("repeats_ours", str(args.repeats)),
     ]
     for n in (1, 3, 5):
         metrics.append((f"cpu_cores_ours_{n}_dest_plus_recording", f"{results[f'ours_{n}']['cpu_cores']:.3f}"))
     for n in (1, 3, 5):
         metrics.append((f"cpu_cores_naive_{n}_dest", f"{results[f'naive_{n}']['cpu_cores']:.3f}"))
+        metrics.append((f"naive_{n}_speed_vs_realtime", f"{results[f'naive_{n}']['realtime']:.2f}"))
     ours1, ours5 = results["ours_1"]["cpu_cores"], results["ours_5"]["cpu_cores"]
     naive1, naive5 = results["naive_1"]["cpu_cores"], results["naive_5"]["cpu_cores"]
     metrics += [

@@ -121,6 +121,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+if ENVIRONMENT == "test":
+    # Hundreds of test users: a deliberately slow hash would dominate the suite's time.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -192,6 +195,11 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Periodic jobs run by beat; each app adds its own entries.
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Abandoned resumable uploads release their spool files / S3 parts (and quota).
+    "library-sweep-stale-uploads": {"task": "library.sweep_stale_uploads", "schedule": 3600.0},
+}
 
 # --- LiveKit ----------------------------------------------------------------
 LIVEKIT_URL = env.str("LIVEKIT_URL", default="ws://127.0.0.1:7880")
@@ -275,6 +283,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `status` / `kind` / `layout`: name each choice set after its owner.
+    "ENUM_NAME_OVERRIDES": {
+        "StreamStatusEnum": "apps.streams.models.Stream.Status",
+        "StreamLayoutEnum": "apps.streams.models.Layout",
+        "DestinationStatusEnum": "apps.destinations.models.StreamDestination.Status",
+        "ConnectedAccountStatusEnum": "apps.destinations.models.ConnectedAccount.Status",
+        "BrandAssetKindEnum": "apps.branding.models.BrandAsset.Kind",
+        "RecordingKindEnum": "apps.recordings.models.Recording.Kind",
+        "ClipStatusEnum": "apps.library.models.MediaClip.Status",
+        "UploadStatusEnum": "apps.library.models.UploadSession.Status",
+    },
 }
 # Login attempts per (ip, email) per window before 429.
 LOGIN_RATE_LIMIT = env.int("LOGIN_RATE_LIMIT", default=10)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import update_last_login
 from django.middleware.csrf import get_token
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
@@ -138,6 +139,7 @@ class LoginApi(_PublicAuthApi):
         if user is None:
             raise exceptions.AuthenticationFailed("The email or password is incorrect.")
         assert isinstance(user, User)
+        update_last_login(None, user)
         return _pair_response(request, user, tokens.issue_pair(user))
 
 

@@ -16,6 +16,7 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
 
 
 class _CSRFCheck(CsrfViewMiddleware):
@@ -31,8 +32,13 @@ class JWTCookieAuthentication(JWTAuthentication):
         raw = request.COOKIES.get(settings.JWT_ACCESS_COOKIE)
         if not raw:
             return None
-        validated = self.get_validated_token(raw.encode())
-        user = self.get_user(validated)
+        try:
+            validated = self.get_validated_token(raw.encode())
+            user = self.get_user(validated)
+        except (InvalidToken, exceptions.AuthenticationFailed):
+            # An expired cookie is not an error by itself: the session may still hold a login
+            # (pages and API share the browser). With nothing else, the answer is still 401.
+            return None
         self.enforce_csrf(request)
         return user, validated
 

@@ -333,7 +333,22 @@ def platform_destination_create(
         destination.canvas = canvas
     destination.full_clean()
     destination.save()
+    if stream.scheduled_start and stream.scheduled_start > timezone.now():
+        # Where the platform supports it the broadcast exists from now on (viewers see it coming);
+        # a failure is shown on the destination and retried at go-live.
+        schedule_platform_destinations(stream=stream)
+        destination.refresh_from_db()
     return destination
+
+
+def fresh_access_token(*, account: ConnectedAccount) -> str:
+    """A valid access token for other parts of StreamUs (the chat ingest); refreshed first when close to expiry.
+
+    Raises PlatformError (kind AUTH: the account needs reconnecting). Never log what it returns.
+    """
+    if account.status == ConnectedAccount.Status.NEEDS_RECONNECT:
+        raise client_for(account.platform).auth_error(reason="needs_reconnect")
+    return account_refresh_tokens(account=account).decrypt_access_token()
 
 
 def _live_request(destination: StreamDestination, *, for_later: bool = False) -> LiveRequest:

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<str:platform>/connect/", platform_views.connect, name="connect"),
     path("<str:platform>/callback/", platform_views.callback, name="callback"),
     path("<int:pk>/disconnect/", platform_views.disconnect, name="disconnect"),
+    path("<int:pk>/destinations/", platform_views.add_destination, name="add_destination"),
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -33,12 +34,26 @@ logger = logging.getLogger(__name__)
 
 def _page(request: HttpRequest, *, error: str = "", status_code: int = 200) -> HttpResponse:
     accounts = owned(ConnectedAccount.objects.all(), request.user).prefetch_related("destinations")
+    streams = owned(Stream.objects.exclude(status=Stream.Status.ENDED), request.user).order_by("-created_at")[:50]
     context = {
         "accounts": list(accounts),
         "options": platform_services.platform_options(),
+        "streams": list(streams),
+        "privacy_choices": PrivacyStatus.choices,
         "error": error,
     }
     return render(request, "destinations/connections.html", context, status=status_code)
+
+
+class PlatformDestinationForm(forms.Form):
+    """Add a connected channel to one of the creator's streams (the page form; the API has its serializer)."""
+
+    stream = forms.IntegerField()
+    target_id = forms.CharField(required=False, max_length=128)
+    title = forms.CharField(required=False, max_length=140)
+    description = forms.CharField(required=False, max_length=5000)
+    privacy = forms.ChoiceField(choices=PrivacyStatus.choices, required=False)
+    category = forms.CharField(required=False, max_length=140)
 
 
 @require_GET
@@ -81,6 +96,32 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponse("")  # the row swaps itself out
     messages.success(request, f"{name} disconnected; StreamUs's access was revoked.")
     return redirect("connections:list")
+
+
+@require_POST
+@login_required
+def add_destination(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_owned_or_404(ConnectedAccount.objects.all(), request.user, pk=pk)
+    form = PlatformDestinationForm(request.POST)
+    if not form.is_valid():
+        return _page(request, error="Choose a stream to add this account to.", status_code=400)
+    data = form.cleaned_data
+    stream = get_owned_or_404(Stream.objects.all(), request.user, pk=data["stream"])
+    try:
+        destination = platform_services.platform_destination_create(
+            stream=stream,
+            account=account,
+            by=request.user,
+            target_id=data["target_id"] or "",
+            title=data["title"] or "",
+            description=data["description"] or "",
+            privacy=data["privacy"] or PrivacyStatus.PUBLIC,
+            category=data["category"] or "",
+        )
+    except ValidationError as exc:
+        return _page(request, error=" ".join(exc.messages), status_code=400)
+    messages.success(request, f"{destination.display_name} added to “{stream.title}”.")
+    return redirect("stream_detail", pk=stream.pk)
 
 
 # --- API ----------------------------------------------------------------------------------

@@ -158,6 +158,18 @@ def count_for_flood(redis: Any, *, stream_id: int, platform: str, author_id: str
     return int(count)
 
 
+def count_many_for_flood(redis: Any, keys: list[str], *, window_seconds: int) -> list[int]:
+    """`count_for_flood` for many comments in one round trip; the same key may appear several times."""
+    if not keys:
+        return []
+    pipe = redis.pipeline()
+    for key in keys:
+        pipe.incr(key)
+        pipe.expire(key, window_seconds, nx=True)
+    results = pipe.execute()
+    return [int(count) for count in results[0::2]]
+
+
 def decide(
     *,
     text: str,

@@ -11,6 +11,8 @@ import logging
 import secrets
 import time
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +35,7 @@ from apps.engagement.models import (
     Platform,
     validate_avatar_url,
 )
-from apps.engagement.moderation import WordMatcher, count_for_flood, decide
+from apps.engagement.moderation import WordMatcher, count_many_for_flood, decide, flood_key
 from apps.engagement.sanitize import sanitize_name, sanitize_text
 from apps.streams.models import Stream
 
@@ -54,16 +56,72 @@ def engagement_settings_for(stream: Stream) -> EngagementSettings:
     return settings_row
 
 
+class _Recent:
+    """A small per-process memo with a time limit, for what every incoming comment reads.
+
+    At 1,000 comments/s a database round trip per comment for the stream's settings and the
+    creator's bans is most of the cost. Changes made in this process drop the entry at once;
+    other processes see them within TTL_SECONDS.
+    """
+
+    TTL_SECONDS = 2.0
+
+    def __init__(self) -> None:
+        self._data: dict[Any, tuple[float, Any]] = {}
+
+    def get(self, key: Any, load: Any) -> Any:
+        now = time.monotonic()
+        hit = self._data.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = load()
+        if len(self._data) > 10_000:
+            self._data.clear()
+        self._data[key] = (now + self.TTL_SECONDS, value)
+        return value
+
+    def forget(self, key: Any) -> None:
+        self._data.pop(key, None)
+
+    def clear(self) -> None:
+        self._data.clear()
+
+
+_recent = _Recent()
+
+
+def forget_cached(*, stream_id: int | None = None, owner_id: int | None = None) -> None:
+    if stream_id is not None:
+        _recent.forget(("settings", stream_id))
+    if owner_id is not None:
+        _recent.forget(("bans", owner_id))
+        _recent.forget(("words", owner_id))
+
+
+def _ingest_settings(stream: Stream) -> EngagementSettings:
+    return _recent.get(("settings", stream.pk), lambda: engagement_settings_for(stream))  # type: ignore[no-any-return]
+
+
+def _banned_authors(owner_id: int) -> frozenset[tuple[str, str]]:
+    def load() -> frozenset[tuple[str, str]]:
+        return frozenset(AuthorBan.objects.filter(owner_id=owner_id).values_list("platform", "author_id"))
+
+    return _recent.get(("bans", owner_id), load)  # type: ignore[no-any-return]
+
+
 def _blocked_words_key(owner_id: int) -> str:
     return f"engagement:blocked_words:{owner_id}"
 
 
 def blocked_word_matcher(owner_id: int) -> WordMatcher:
-    words = cache.get(_blocked_words_key(owner_id))
-    if words is None:
-        words = list(BlockedWord.objects.filter(owner_id=owner_id).values_list("word", flat=True))
-        cache.set(_blocked_words_key(owner_id), words, BLOCKED_WORDS_CACHE_SECONDS)
-    return WordMatcher(words)
+    def load() -> WordMatcher:
+        words = cache.get(_blocked_words_key(owner_id))
+        if words is None:
+            words = list(BlockedWord.objects.filter(owner_id=owner_id).values_list("word", flat=True))
+            cache.set(_blocked_words_key(owner_id), words, BLOCKED_WORDS_CACHE_SECONDS)
+        return WordMatcher(words)
+
+    return _recent.get(("words", owner_id), load)  # type: ignore[no-any-return]
 
 
 def comment_payload(comment: Comment) -> dict[str, Any]:
@@ -94,6 +152,81 @@ def _publish_on_commit(comment: Comment, event_type: str) -> None:
 # --- ingest -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class IncomingMessage:
+    """One message as a platform delivered it, before sanitizing and moderation."""
+
+    platform: str
+    message_id: str
+    author_name: str
+    text: str
+    author_id: str = ""
+    avatar_url: str = ""
+    sent_at: datetime | None = None
+
+
+def _unsaved_comment(stream: Stream, message: IncomingMessage) -> Comment:
+    """Validated, sanitized, not yet moderated."""
+    if message.platform not in Platform.values:
+        raise ValidationError({"platform": f"Unknown platform {message.platform!r}."})
+    message_id = (message.message_id or "").strip()
+    if not message_id or len(message_id) > MAX_MESSAGE_ID_LENGTH:
+        raise ValidationError({"message_id": "A message id of 1 to 191 characters is required."})
+    raw_text = message.text or ""
+    avatar_url = (message.avatar_url or "").strip()
+    try:
+        validate_avatar_url(avatar_url)
+    except ValidationError:
+        avatar_url = ""  # a bad avatar costs the comment its picture, not its place
+    return Comment(
+        stream=stream,
+        platform=message.platform,
+        platform_message_id=message_id,
+        author_name=sanitize_name(message.author_name, max_length=MAX_AUTHOR_NAME_LENGTH) or "Anonymous",
+        author_id=(message.author_id or "").strip()[:191],
+        avatar_url=avatar_url,
+        text=sanitize_text(raw_text, max_length=MAX_TEXT_LENGTH),
+        raw_text_length=len(raw_text),
+        created_at=message.sent_at or timezone.now(),
+    )
+
+
+def _moderate(stream: Stream, comments: list[Comment]) -> list[bool]:
+    """Set status and reason on each comment; returns which ones were counted towards their author's flood.
+
+    All flood counters go to Redis in one pipeline, whatever the number of comments.
+    """
+    options = _ingest_settings(stream)
+    banned_authors = _banned_authors(stream.owner_id)
+    blocked = blocked_word_matcher(stream.owner_id)
+    banned = [bool(c.author_id) and (c.platform, c.author_id) in banned_authors for c in comments]
+    counted = [bool(c.author_id) and not b for c, b in zip(comments, banned, strict=True)]
+    counts = iter(
+        count_many_for_flood(
+            realtime.redis_client(),
+            [flood_key(stream.pk, c.platform, c.author_id) for c, n in zip(comments, counted, strict=True) if n],
+            window_seconds=options.flood_window_seconds,
+        )
+    )
+    for comment, is_banned, is_counted in zip(comments, banned, counted, strict=True):
+        flooded = is_counted and next(counts) > options.flood_max_comments
+        verdict = decide(
+            text=comment.text,
+            mode=options.moderation_mode,
+            allow_links=options.allow_links,
+            banned=is_banned,
+            blocked_words=blocked,
+            flooded=flooded,
+        )
+        comment.status, comment.moderation_reason = verdict.status, verdict.reason
+    return counted
+
+
+def _uncount(stream: Stream, comment: Comment) -> None:
+    # A re-delivered message must not count towards its author's flood.
+    realtime.redis_client().decr(flood_key(stream.pk, comment.platform, comment.author_id))
+
+
 def comment_ingest(
     *,
     stream: Stream,
@@ -111,69 +244,85 @@ def comment_ingest(
     already stored: platforms re-deliver after reconnects and pages overlap, and
     a comment must never appear twice.
     """
-    if platform not in Platform.values:
-        raise ValidationError({"platform": f"Unknown platform {platform!r}."})
-    message_id = (message_id or "").strip()
-    if not message_id or len(message_id) > MAX_MESSAGE_ID_LENGTH:
-        raise ValidationError({"message_id": "A message id of 1 to 191 characters is required."})
-    if Comment.objects.filter(stream=stream, platform=platform, platform_message_id=message_id).exists():
-        return None  # seen before; checked first so a re-delivery does not count towards the author's flood
-
-    raw_text = text or ""
-    clean_text = sanitize_text(raw_text, max_length=MAX_TEXT_LENGTH)
-    clean_name = sanitize_name(author_name, max_length=MAX_AUTHOR_NAME_LENGTH) or "Anonymous"
-    author_id = (author_id or "").strip()[:191]
-    avatar_url = (avatar_url or "").strip()
+    message = IncomingMessage(platform, message_id, author_name, text, author_id, avatar_url, sent_at)
+    comment = _unsaved_comment(stream, message)
+    (counted,) = _moderate(stream, [comment])
+    # Insert and let the unique constraint catch a re-delivery: one round trip instead of
+    # look-up + insert. Outside a transaction the INSERT is atomic on its own; inside one
+    # a savepoint keeps the caller's transaction usable after a conflict.
     try:
-        validate_avatar_url(avatar_url)
-    except ValidationError:
-        avatar_url = ""  # a bad avatar costs the comment its picture, not its place
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():
+                comment.save(force_insert=True)
+        else:
+            comment.save(force_insert=True)
+    except IntegrityError:
+        if counted:
+            _uncount(stream, comment)
+        return None
+    _publish_on_commit(comment, "comment.created")
+    return comment
 
-    options = engagement_settings_for(stream)
-    banned = (
-        bool(author_id)
-        and AuthorBan.objects.filter(owner_id=stream.owner_id, platform=platform, author_id=author_id).exists()
+
+def comments_ingest_many(*, stream: Stream, messages: Sequence[IncomingMessage]) -> list[Comment]:
+    """`comment_ingest` for a burst (a YouTube page, a Twitch frame, a webhook batch), in a few round trips.
+
+    Invalid messages are skipped (logged), repeats within the burst and messages
+    already stored are dropped; returns the comments stored, in arrival order.
+    """
+    comments: list[Comment] = []
+    seen: set[tuple[str, str]] = set()
+    for message in messages:
+        try:
+            comment = _unsaved_comment(stream, message)
+        except ValidationError as exc:
+            logger.warning("comment skipped: %s", "; ".join(exc.messages))
+            continue
+        key = (comment.platform, comment.platform_message_id)
+        if key not in seen:
+            seen.add(key)
+            comments.append(comment)
+    if not comments:
+        return []
+    # Known ids are dropped before moderation so re-deliveries never count towards a flood.
+    stored = set(
+        Comment.objects.filter(
+            stream=stream,
+            platform__in={c.platform for c in comments},
+            platform_message_id__in=[c.platform_message_id for c in comments],
+        ).values_list("platform", "platform_message_id")
     )
-    flooded = False
-    if author_id and not banned:
-        count = count_for_flood(
-            realtime.redis_client(),
-            stream_id=stream.pk,
-            platform=platform,
-            author_id=author_id,
-            window_seconds=options.flood_window_seconds,
-        )
-        flooded = count > options.flood_max_comments
-    verdict = decide(
-        text=clean_text,
-        mode=options.moderation_mode,
-        allow_links=options.allow_links,
-        banned=banned,
-        blocked_words=blocked_word_matcher(stream.owner_id),
-        flooded=flooded,
-    )
+    comments = [c for c in comments if (c.platform, c.platform_message_id) not in stored]
+    if not comments:
+        return []
+    counted = _moderate(stream, comments)
     try:
         with transaction.atomic():
-            comment, created = Comment.objects.get_or_create(
-                stream=stream,
-                platform=platform,
-                platform_message_id=message_id,
-                defaults={
-                    "author_name": clean_name,
-                    "author_id": author_id,
-                    "avatar_url": avatar_url,
-                    "text": clean_text,
-                    "raw_text_length": len(raw_text),
-                    "created_at": sent_at or timezone.now(),
-                    "status": verdict.status,
-                    "moderation_reason": verdict.reason,
-                },
-            )
-            if created:
-                _publish_on_commit(comment, "comment.created")
+            created = Comment.objects.bulk_create(comments)
     except IntegrityError:
-        return None  # another worker stored the same message between our check and insert
-    return comment if created else None
+        # Another worker stored some of these in the meantime: fall back to one by one.
+        for comment, was_counted in zip(comments, counted, strict=True):
+            if was_counted:
+                _uncount(stream, comment)
+        created = []
+        for comment in comments:
+            message = IncomingMessage(
+                comment.platform,
+                comment.platform_message_id,
+                comment.author_name,
+                comment.text,
+                comment.author_id,
+                comment.avatar_url,
+                comment.created_at,
+            )
+            single = comment_ingest(stream=stream, **vars(message))
+            if single is not None:
+                created.append(single)
+        return created
+    events = [("comment.created", {"comment": comment_payload(c)}) for c in created]
+    stream_id = stream.pk
+    transaction.on_commit(lambda: realtime.publish_many(stream_id, events))
+    return created
 
 
 def studio_chat_post(*, stream: Stream, author_name: str, text: str, author_id: str = "") -> Comment | None:
@@ -218,6 +367,12 @@ def comment_approve(*, comment: Comment, by: Any = None) -> Comment:
 
 def comment_hide(*, comment: Comment, by: Any = None) -> Comment:
     return _set_status(comment, Comment.Status.HIDDEN)
+
+
+def comment_hide_platform_message(*, stream: Stream, platform: str, message_id: str) -> Comment | None:
+    """Hide the comment a platform's own moderators deleted (Twitch CLEARMSG); None if we never stored it."""
+    comment = Comment.objects.filter(stream=stream, platform=platform, platform_message_id=message_id).first()
+    return comment_hide(comment=comment) if comment is not None else None
 
 
 def comment_pin(*, comment: Comment, pinned: bool = True, by: Any = None) -> Comment:
@@ -312,6 +467,9 @@ def author_ban(*, stream: Stream, platform: str, author_id: str, author_name: st
             status=Comment.Status.HIDDEN
         ):
             _set_status(comment, Comment.Status.HIDDEN)
+        forget_cached(owner_id=stream.owner_id)
+        owner_id = stream.owner_id
+        transaction.on_commit(lambda: forget_cached(owner_id=owner_id))
         stream_id = stream.pk
         event = {"platform": platform, "author_id": author_id}
         transaction.on_commit(lambda: realtime.publish(stream_id, "comment.author_banned", event))
@@ -320,12 +478,19 @@ def author_ban(*, stream: Stream, platform: str, author_id: str, author_name: st
 
 def author_unban(*, ban: AuthorBan, by: Any = None) -> None:
     ban.delete()
+    forget_cached(owner_id=ban.owner_id)
 
 
 def _forget_blocked_words(owner_id: int) -> None:
     # Now, and again on commit: a reader between the two may have cached the old list.
+    forget_cached(owner_id=owner_id)
     cache.delete(_blocked_words_key(owner_id))
-    transaction.on_commit(lambda: cache.delete(_blocked_words_key(owner_id)))
+
+    def again() -> None:
+        cache.delete(_blocked_words_key(owner_id))
+        forget_cached(owner_id=owner_id)
+
+    transaction.on_commit(again)
 
 
 def blocked_word_add(*, owner: Any, word: str) -> BlockedWord:
@@ -349,6 +514,7 @@ def moderation_mode_set(*, stream: Stream, mode: str) -> EngagementSettings:
     options = engagement_settings_for(stream)
     options.moderation_mode = mode
     options.save(update_fields=["moderation_mode"])
+    forget_cached(stream_id=stream.pk)
     return options
 
 

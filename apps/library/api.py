@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -38,7 +39,6 @@ from .files import serve_user_file
 from .models import MediaClip, UploadSession
 from .quota import storage_usage
 
-# Chunks are read from the socket ourselves: DATA_UPLOAD_MAX_MEMORY_SIZE guards request.body, not this.
 UPLOADS_PER_HOUR = 200
 
 
@@ -73,6 +73,37 @@ def _with_offset(response: HttpResponse, session: UploadSession) -> HttpResponse
     return response
 
 
+def receive_chunk(
+    request: HttpRequest, session: UploadSession, *, by: Any
+) -> tuple[int, dict[str, Any], UploadSession]:
+    """One PATCH of the upload protocol, for the API and the guest views alike: (status, body, session)."""
+    try:
+        offset = int(request.headers.get("Upload-Offset", ""))
+        length_header = request.headers.get("Upload-Length")
+        declared = int(length_header) if length_header else None
+    except ValueError:
+        return 400, {"offset": ["Send the chunk's offset in the Upload-Offset header."]}, session
+    limit = session.chunk_bytes
+    # Read from the socket ourselves: DATA_UPLOAD_MAX_MEMORY_SIZE guards request.body, not this.
+    data = request.read(limit + 1)
+    if len(data) > limit:
+        return 413, {"chunk": [f"Chunks may be at most {limit} bytes."]}, session
+    try:
+        session = services.upload_append(session=session, by=by, offset=offset, data=data, declared_total=declared)
+    except services.NotVideo as exc:
+        return status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, _errors(exc), session
+    except services.UploadRefused as exc:
+        session.refresh_from_db()
+        code = status.HTTP_409_CONFLICT if _has_code(exc, "offset") else status.HTTP_400_BAD_REQUEST
+        if _has_code(exc, "inactive"):
+            code = status.HTTP_410_GONE
+        return code, _errors(exc), session
+    except ValidationError as exc:
+        code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE if _is_quota(exc) else status.HTTP_400_BAD_REQUEST
+        return code, _errors(exc), session
+    return 200, dict(UploadOutputSerializer(session).data), session
+
+
 class UploadListApi(APIView):
     @extend_schema(request=UploadCreateInputSerializer, responses={201: UploadOutputSerializer})
     def post(self, request: Request) -> Response:
@@ -97,8 +128,9 @@ class UploadListApi(APIView):
         except ValidationError as exc:
             code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE if _is_quota(exc) else status.HTTP_400_BAD_REQUEST
             return Response(_errors(exc), status=code)
-        response = Response(UploadOutputSerializer(session).data, status=status.HTTP_201_CREATED)
-        response["Location"] = f"{request.path}{session.id}/"
+        url = reverse("api-upload-detail", args=[session.id])
+        response = Response({**UploadOutputSerializer(session).data, "url": url}, status=status.HTTP_201_CREATED)
+        response["Location"] = url
         return _with_offset(response, session)  # type: ignore[return-value]
 
 
@@ -127,32 +159,8 @@ class UploadDetailApi(APIView):
     @extend_schema(request={"application/offset+octet-stream": OpenApiTypes.BINARY}, responses=UploadOutputSerializer)
     def patch(self, request: Request, pk: str) -> Response:
         session = self._session(request, pk)
-        try:
-            offset = int(request.headers.get("Upload-Offset", ""))
-            length_header = request.headers.get("Upload-Length")
-            declared = int(length_header) if length_header else None
-        except ValueError:
-            return Response({"offset": ["Send the chunk's offset in the Upload-Offset header."]}, status=400)
-        limit = session.chunk_bytes
-        data = request._request.read(limit + 1)
-        if len(data) > limit:
-            return Response({"chunk": [f"Chunks may be at most {limit} bytes."]}, status=413)
-        try:
-            session = services.upload_append(
-                session=session, by=request_user(request), offset=offset, data=data, declared_total=declared
-            )
-        except services.NotVideo as exc:
-            return Response(_errors(exc), status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE)
-        except services.UploadRefused as exc:
-            session.refresh_from_db()
-            code: int = status.HTTP_409_CONFLICT if _has_code(exc, "offset") else status.HTTP_400_BAD_REQUEST
-            if _has_code(exc, "inactive"):
-                code = status.HTTP_410_GONE
-            return _with_offset(Response(_errors(exc), status=code), session)  # type: ignore[return-value]
-        except ValidationError as exc:
-            refused = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE if _is_quota(exc) else status.HTTP_400_BAD_REQUEST
-            return Response(_errors(exc), status=refused)
-        return _with_offset(Response(UploadOutputSerializer(session).data), session)  # type: ignore[return-value]
+        code, body, session = receive_chunk(request._request, session, by=request_user(request))
+        return _with_offset(Response(body, status=code), session)  # type: ignore[return-value]
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: str) -> Response:

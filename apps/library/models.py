@@ -102,6 +102,8 @@ class UploadSession(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upload_sessions")
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
     stream = models.ForeignKey("streams.Stream", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # The studio guest uploading their own local recording (no account: the session holds their seat).
+    guest = models.ForeignKey("streams.Guest", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     title = models.CharField(max_length=140, blank=True)
     # None while a live recording is still growing (tus "deferred length").
     total_bytes = models.PositiveBigIntegerField(null=True, blank=True)

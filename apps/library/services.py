@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,12 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models.fields.files import FieldFile
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.ownership import ensure_owner
 from apps.recordings.models import Recording
-from apps.streams.models import Stream
+from apps.streams.models import Guest, Stream
 
 from . import media
 from .models import MediaClip, UploadSession
@@ -41,6 +43,10 @@ logger = logging.getLogger(__name__)
 S3_MIN_PART = 5 * 1024 * 1024
 # Progress writes to the row at most this often: the page polls, nobody needs more.
 PROGRESS_EVERY_S = 0.5
+# An upload left this long is abandoned (a closed tab, a lost phone); resuming takes minutes, not days.
+STALE_UPLOAD = timedelta(hours=24)
+# Decoding frames larger than 8K costs more memory than any clip is worth.
+MAX_SOURCE_PIXELS = 7680 * 4320
 # A browser recording says what it is; we check the bytes agree.
 RECORDING_CONTAINERS = {"webm": "matroska", "mp4": "mov"}
 
@@ -79,11 +85,15 @@ def upload_create(
     title: str = "",
     filename: str = "",
     stream: Stream | None = None,
+    guest: Guest | None = None,
 ) -> UploadSession:
+    """Open a resumable upload. `owner` is whose storage it fills: a guest's local recording fills the host's."""
     if purpose not in UploadSession.Purpose.values:
         raise ValidationError({"purpose": "Choose clip or participant."})
-    title = (title or os.path.splitext(os.path.basename(filename or ""))[0] or "").strip()[:140]
+    title = (title or "").strip()[:140]
     if purpose == UploadSession.Purpose.CLIP:
+        # A clip is named after its file unless the creator gave a title.
+        title = title or os.path.splitext(os.path.basename(filename or ""))[0].strip()[:140]
         if not size or size <= 0:
             raise ValidationError({"size": "Give the size of the file in bytes."})
         ext = "bin"
@@ -95,7 +105,10 @@ def upload_create(
         ext = os.path.splitext(filename or "")[1].lower().lstrip(".") or "webm"
         if ext not in RECORDING_CONTAINERS:
             raise ValidationError({"filename": "Recordings are uploaded as WebM or MP4."})
-        title = title or "Participant recording"
+        if guest is not None and guest.stream_id != stream.pk:
+            raise ValidationError({"stream": "This guest is not in that stream."})
+        default = f"{guest.display_name or 'Guest'} (local)" if guest is not None else "Participant recording"
+        title = title or default
     if size is not None and size > settings.UPLOAD_MAX_BYTES:
         raise ValidationError(
             {
@@ -107,7 +120,13 @@ def upload_create(
     quota_check(owner, adding=size or 0, field="size")
 
     session = UploadSession(
-        owner=owner, purpose=purpose, stream=stream, title=title, total_bytes=size, chunk_bytes=chunk_size()
+        owner=owner,
+        purpose=purpose,
+        stream=stream,
+        guest=guest,
+        title=title,
+        total_bytes=size,
+        chunk_bytes=chunk_size(),
     )
     if purpose == UploadSession.Purpose.CLIP:
         session.storage_name = f"library/{owner.pk}/{session.id.hex}/source.{ext}"
@@ -352,6 +371,8 @@ def clip_process(*, clip_id: int) -> bool:
                 raise media.MediaError(
                     f"The video is {_duration_label(info.duration)} long; clips may be at most {_duration_label(limit)}."
                 )
+            if info.width * info.height > MAX_SOURCE_PIXELS:
+                raise media.MediaError(f"The video is {info.width}x{info.height}; clips may be at most 8K (7680x4320).")
             if info.duration <= 0 or info.width <= 0 or info.height <= 0:
                 raise media.MediaError("The video is damaged or incomplete and cannot be read.")
             mezzanine = Path(work) / "mezzanine.mp4"
@@ -460,3 +481,13 @@ def participant_recording_finalize(*, recording_id: int) -> bool:
         bitrate_kbps=fixed.bit_rate // 1000,
     )
     return True
+
+
+def upload_sweep_stale(*, idle: timedelta = STALE_UPLOAD) -> int:
+    """Abort uploads nobody has touched for `idle`: their spool files or S3 parts stop holding quota."""
+    cutoff = timezone.now() - idle
+    swept = 0
+    for session in UploadSession.objects.active().filter(updated_at__lt=cutoff):
+        upload_abort(session=session, by=None)
+        swept += 1
+    return swept

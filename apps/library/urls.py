@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import guest_views, views
 
 app_name = "library"
 urlpatterns = [
@@ -10,4 +10,7 @@ urlpatterns = [
     path("clips/<int:pk>/thumbnail", views.clip_thumbnail, name="clip_thumbnail"),
     path("clips/<int:pk>/rename/", views.clip_rename, name="clip_rename"),
     path("clips/<int:pk>/delete/", views.clip_delete, name="clip_delete"),
+    # studio guests' local recordings (no account; the session holds their seat)
+    path("guest-uploads/<int:stream_id>/", guest_views.guest_upload_create, name="guest_upload_create"),
+    path("guest-uploads/session/<uuid:pk>/", guest_views.guest_upload, name="guest_upload"),
 ]

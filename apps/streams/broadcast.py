@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import subprocess
 import time
 import uuid
@@ -217,6 +218,26 @@ def default_source(stream: Stream, config: ShowConfig) -> ProgramSource:
     return TestSceneSource(width=config.width, height=config.height, fps=config.fps, title=stream.title)
 
 
+def slate_image(stream: Stream) -> str | None:
+    """The brand kit's logo as a local file for the slate (storage may be S3), or None for the plain card."""
+    if stream.brand_kit_id is None:
+        return None
+    from apps.branding.models import BrandAsset
+
+    asset = BrandAsset.objects.filter(kit_id=stream.brand_kit_id, kind=BrandAsset.Kind.LOGO).first()
+    if asset is None or not asset.file:
+        return None
+    target = spool_dir(stream.pk) / "slate" / f"logo-{asset.uid}.img"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with asset.file.open("rb") as src:
+            target.write_bytes(src.read())
+    except (OSError, ValueError):
+        log.warning("Brand logo of stream %s unavailable; using the plain slate.", stream.pk)
+        return None
+    return str(target)
+
+
 def destination_spec(destination: StreamDestination) -> DestinationSpec:
     key = destination.decrypt_stream_key()
     register_secret(key)  # from here on the key is masked in every log line
@@ -311,6 +332,7 @@ def run_show(
                 else None
             ),
             recording_format=stream.recording_format,
+            slate_image=slate_image(stream),
             ffmpeg=settings.FFMPEG_BIN,
         )
         # Connected channels (YouTube/Twitch/Facebook): create the platform side and fetch ingest + key;
@@ -336,6 +358,7 @@ def run_show(
                 save_recording(stream=stream, path=path)
             StreamDestination.objects.filter(stream=stream).update(status=StreamDestination.Status.DISCONNECTED)
             platform_services.broadcast_finish(stream=stream)  # YouTube complete, Facebook end_live_video
+            shutil.rmtree(spool_dir(stream_id) / "slate", ignore_errors=True)
         return outcome
     finally:
         for key in secrets:
@@ -436,7 +459,8 @@ def recover_partial_recordings(stream: Stream) -> list[Recording]:
     """Files a killed run left behind are fragmented, so they play: store them as recordings too."""
     saved = []
     directory = spool_dir(stream.pk)
-    for path in sorted(directory.glob("*.*")) if directory.exists() else []:
+    candidates = [*directory.glob("*.mp4"), *directory.glob("*.webm")] if directory.exists() else []
+    for path in sorted(candidates):
         if path.stat().st_size == 0:
             path.unlink()
             continue

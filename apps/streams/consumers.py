@@ -263,17 +263,24 @@ def build_state(stream_id: int, role: str, guest_id: int | None, online: set[str
 # --- publishing from sync code (views, services, tasks) ------------------------------
 
 
-def publish(stream_id: int, event_type: str, *, hosts_only: bool = False, **payload: Any) -> None:
-    """Send an event to a studio once the current transaction commits."""
-    group = hosts_group(stream_id) if hosts_only else stream_group(stream_id)
-    message = {"type": event_type, **payload}
-
+def _send_on_commit(group: str, message: dict[str, Any]) -> None:
     def send() -> None:
         layer = get_channel_layer()
-        if layer is not None:
+        if layer is None:
+            return
+        try:
             async_to_sync(layer.group_send)(group, message)
+        except (aioredis.RedisError, OSError):
+            # Redis down: the write stands; studios resync from state.full when they reconnect.
+            log.warning("studio event %s to %s not delivered: Redis unavailable", message["type"], group)
 
     transaction.on_commit(send)
+
+
+def publish(stream_id: int, event_type: str, *, hosts_only: bool = False, **payload: Any) -> None:
+    """Send an event to a studio once the current transaction commits (sync code: views, services, tasks)."""
+    group = hosts_group(stream_id) if hosts_only else stream_group(stream_id)
+    _send_on_commit(group, {"type": event_type, **payload})
 
 
 def publish_participant(guest: Guest, event_type: str = "participant.updated") -> None:
@@ -281,12 +288,9 @@ def publish_participant(guest: Guest, event_type: str = "participant.updated") -
 
 
 def end_guest_session(stream_id: int, guest_id: int, reason: str) -> None:
-    """Close a guest's websocket(s): they were removed or their invite revoked."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    message = {"type": "session.ended", "reason": reason}
-    transaction.on_commit(lambda: async_to_sync(layer.group_send)(guest_group(stream_id, guest_id), message))
+    """Close a guest's websocket(s) on commit: call after revoking their invite outside the studio."""
+    _send_on_commit(guest_group(stream_id, guest_id), {"type": "session.ended", "reason": reason})
+    publish(stream_id, "participant.left", participant={"id": f"guest-{guest_id}", "guest_id": guest_id})
 
 
 # --- database helpers (sync, called through database_sync_to_async) -----------------

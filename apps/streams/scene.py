@@ -310,8 +310,8 @@ def scene_publish(*, stream_id: int, state: dict[str, Any] | None = None) -> Non
     if state is None:
         stream = Stream.objects.select_related("owner", "brand_kit").get(pk=stream_id)
         state = scene_state(stream)
-    # Version: a wall-clock stamp in ms, so a restarted compositor still sees newer scenes as newer.
-    payload = {**state, "version": int(time.time() * 1000)}
+    # Version: a wall-clock stamp in µs, so a restarted compositor still sees newer scenes as newer.
+    payload = {**state, "version": time.time_ns() // 1000}
 
     def send() -> None:
         import redis

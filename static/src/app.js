@@ -58,8 +58,22 @@ function onClick(event) {
     const menu = document.getElementById(menuButton.dataset.menuToggle);
     const open = menu?.classList.toggle("is-open");
     menuButton.setAttribute("aria-expanded", open ? "true" : "false");
+    return;
   }
+  // A click anywhere else closes open menus.
+  if (!event.target.closest(".user-menu-panel")) closeMenus();
 }
+
+function closeMenus() {
+  document.querySelectorAll(".user-menu-panel.is-open").forEach((menu) => {
+    menu.classList.remove("is-open");
+    document.querySelector(`[data-menu-toggle="${menu.id}"]`)?.setAttribute("aria-expanded", "false");
+  });
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") closeMenus();
+});
 
 // Times are rendered in UTC ISO in `datetime`; show them in the viewer's words.
 const timeFormat = new Intl.DateTimeFormat(undefined, {

@@ -44,7 +44,8 @@ async function fillDevices(select, kind, current) {
   for (const d of devices) {
     const option = document.createElement("option");
     option.value = d.deviceId;
-    option.textContent = d.label || (kind === "videoinput" ? "Camera" : "Microphone");
+    // Fake and virtual devices may be labelled with a file path: show its last part.
+    option.textContent = (d.label || (kind === "videoinput" ? "Camera" : "Microphone")).split("/").pop();
     option.selected = d.deviceId === current;
     select.append(option);
   }
@@ -187,6 +188,8 @@ function handle(msg) {
       renderStatus();
       break;
     case "chat.message":
+      // A reconnect can replay a line in state.full that then also arrives live.
+      if (state.chat.some((m) => m.id === msg.message.id)) break;
       state.chat.push(msg.message);
       renderChat($("chat-list"), state.chat);
       break;

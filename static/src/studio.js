@@ -92,6 +92,8 @@ function handle(msg) {
       renderStatus();
       break;
     case "chat.message":
+      // A reconnect can replay a line in state.full that then also arrives live.
+      if (state.chat.some((m) => m.id === msg.message.id)) break;
       state.chat.push(msg.message);
       renderChat($("chat-list"), state.chat);
       break;
@@ -293,7 +295,10 @@ root.querySelectorAll("[data-overlay]").forEach((button) =>
   button.addEventListener("click", () => {
     const name = button.dataset.overlay;
     const on = !(state.scene.overlays || {})[name];
-    socket.send({ type: "scene.set", overlays: { [name]: on } });
+    const message = { type: "scene.set", overlays: { [name]: on } };
+    // A banner needs words: the show's title until the host types something else.
+    if (name === "banner" && on && !state.scene.banner_text) message.banner_text = state.stream?.title || "";
+    socket.send(message);
   }),
 );
 $("banner-form").addEventListener("submit", (event) => {

@@ -185,3 +185,50 @@ def test_login_is_rate_limited_per_ip_and_email(settings, user, password):
     assert 1 <= int(limited["Retry-After"]) <= settings.LOGIN_RATE_WINDOW_SECONDS
     # Another address is counted on its own.
     assert login(client, user, password, REMOTE_ADDR="10.2.2.2").status_code == 200
+
+
+def test_stale_access_cookie_does_not_hide_a_session(user, password):
+    """Pages log in with a session; an expired API cookie in the same browser must not turn that into 401."""
+    client = APIClient()
+    client.force_login(user)
+    client.cookies[settings.JWT_ACCESS_COOKIE] = "expired.or.garbage"
+    assert client.get(ME).json()["id"] == user.id
+
+
+def test_login_records_last_login(user, password):
+    assert user.last_login is None
+    login(APIClient(), user, password, **BEARER)
+    user.refresh_from_db()
+    assert user.last_login is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_refreshes_get_one_pair_between_them(user):
+    """Two requests replaying one refresh token at the same moment: exactly one wins (row lock)."""
+    import threading
+
+    from django.db import connection
+    from rest_framework_simplejwt.exceptions import InvalidToken
+
+    from apps.accounts import tokens
+
+    raw = tokens.issue_pair(user).refresh
+    barrier = threading.Barrier(4)
+    results: list[str] = []
+
+    def attempt() -> None:
+        try:
+            barrier.wait(timeout=10)
+            tokens.rotate(raw)
+            results.append("ok")
+        except InvalidToken:
+            results.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(results) == ["ok", "refused", "refused", "refused"]

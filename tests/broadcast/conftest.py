@@ -9,6 +9,17 @@ from tests.support.rtmp import rtmp_servers, rtmps_server  # noqa: F401  (fixtur
 from workers.broadcast.session import BroadcastSession, ShowConfig
 from workers.broadcast.source import TestSceneSource
 
+@pytest.fixture(autouse=True)
+def _clean_show_keys(settings) -> None:
+    """Stream ids repeat across transactional tests (tables are truncated): forget earlier shows' control keys."""
+    import redis
+
+    r = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(r.scan_iter("show:*"))
+    if keys:
+        r.delete(*keys)
+
+
 # Small, cheap shows: the whole suite runs on 2 busy cores.
 WIDTH, HEIGHT, FPS = 640, 360, 30
 

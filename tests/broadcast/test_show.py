@@ -70,7 +70,6 @@ class ShowThread(threading.Thread):
 
         try:
             self.outcome = broadcast.run_show(stream_id=self.stream_id, on_started=on_started)
-            print("OUTCOME", self.outcome)
         finally:
             self.finished_at = time.monotonic()
 

@@ -51,6 +51,8 @@ class Reader:
         self.audio: list[np.ndarray] = []
         self.frames = 0
 
+    last: np.ndarray | None = None
+
     def read(self) -> np.ndarray:
         deadline = time.monotonic() + 1 / FPS
         frame = None
@@ -58,6 +60,7 @@ class Reader:
             frame = self.program.read(0.05)
         self.frames += 1
         self.audio.append(frame.audio)
+        self.last = frame.video
         time.sleep(max(0.0, deadline - time.monotonic()))
         return frame.video
 
@@ -68,7 +71,16 @@ class Reader:
         while time.monotonic() < deadline:
             if check(self.read()):
                 return self.frames - start
-        raise AssertionError(f"{what} not seen within {timeout}s")
+        session = self.program.session
+        now = time.monotonic()
+        ages = {k: round(now - f.received_at, 2) for k, f in session.latest_frames().items()}
+        tiles_now = {
+            k: region_yuv(self.last, r, self.program.width, self.program.height)
+            for k, r in tiles(self.program.graph).items()
+        }
+        raise AssertionError(
+            f"{what} not seen within {timeout}s; subscribed={sorted(session.subscribed)} frame ages={ages} tiles={tiles_now}"
+        )
 
     def take_audio(self, seconds: float) -> np.ndarray:
         self.audio.clear()
@@ -88,6 +100,13 @@ def level_at(audio: np.ndarray, freq: float, rate: int = 48000) -> float:
 def show(livekit, user, synthetic_participants):
     """A stream whose room holds three guests publishing red, green and blue, each with its own tone."""
     stream = StreamFactory(owner=user, resolution="480p", vertical_canvas=True)
+    # Ids repeat across test runs (the database is rolled back, Redis is not): no scene from an earlier run.
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete(scene.redis_key(stream.pk))
+    client.close()
     stream.scene = {"host_on_stage": False}
     stream.save()
     rtc.rtc_open_room(stream=stream, by=user)
@@ -125,7 +144,7 @@ def state_for(stream, canvases=("landscape", "vertical")) -> dict:
     stream.refresh_from_db()
     state = scene.scene_state(stream, sizes={"landscape": (W, H), "vertical": (H, W)})
     state["canvases"] = {name: graph for name, graph in state["canvases"].items() if name in canvases}
-    return {**state, "version": time.time_ns()}
+    return {**state, "version": time.time_ns() // 1000}
 
 
 def test_compositor_renders_the_stage_and_mixes_its_audio(show, livekit, user, django_capture_on_commit_callbacks):
@@ -249,5 +268,45 @@ def test_scene_from_redis_switches_layout_within_ten_frames(show, livekit, user,
         while any(s.startswith(green.identity + ":") for s in session.subscribed) and time.monotonic() < deadline:
             reader.read()
         assert not any(s.startswith(green.identity + ":") for s in session.subscribed)
+    finally:
+        session.stop()
+
+
+def test_removing_a_guest_reflows_the_grid(show, livekit, user, django_capture_on_commit_callbacks):
+    """The whole control path at the stream's own size: remove a guest → revoke + kick → Redis → compositor."""
+    from workers.compositor.show import compositor_for_stream
+
+    stream, people = show
+    red, green, blue = (people[n][0] for n in ("red", "green", "blue"))
+    Guest.objects.filter(pk__in=[red.pk, green.pk, blue.pk]).update(on_stage=True)
+    stream.scene = {"host_on_stage": False, "layout": "grid"}
+    stream.vertical_canvas = False
+    stream.save()
+    session = compositor_for_stream(stream.pk)
+    program = session.program("landscape")
+    width, height = program.width, program.height
+    assert (width, height) == stream.size
+    try:
+        program.start()
+        reader = Reader(program)
+        three = tiles(program.graph)
+        assert len(three) == 3
+
+        def shows(boxes, colours, frame) -> bool:
+            return all(near(region_yuv(frame, boxes[g.identity], width, height), rgb_to_yuv(c)) for g, c in colours)
+
+        reader.until(lambda f: shows(three, [(red, RED), (green, GREEN), (blue, BLUE)], f), what="three tiles")
+        with django_capture_on_commit_callbacks(execute=True):
+            rtc.rtc_remove_guest(guest=blue, by=user)
+        stream.refresh_from_db()
+        two = tiles(scene.scene_state(stream)["canvases"]["landscape"])
+        assert set(two) == {red.identity, green.identity}
+        frames = reader.until(lambda f: shows(two, [(red, RED), (green, GREEN)], f), what="grid of two")
+        assert frames <= 10 + FPS // 2, f"reflow took {frames} frames"  # Redis hop included
+        assert people["blue"][1].disconnected.wait(10), "the removed guest is still connected"
+        deadline = time.monotonic() + 5
+        while any(s.startswith(blue.identity + ":") for s in session.subscribed) and time.monotonic() < deadline:
+            reader.read()
+        assert not any(s.startswith(blue.identity + ":") for s in session.subscribed)
     finally:
         session.stop()

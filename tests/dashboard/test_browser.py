@@ -28,7 +28,10 @@ def page(monkeypatch):
         page.set_default_timeout(10_000)
         problems: list[str] = []
         # CSP violations and script errors are reported on the console; a 422 is our form-error answer.
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" and "status of 422" not in m.text else None)
+        page.on(
+            "console",
+            lambda m: problems.append(m.text) if m.type == "error" and "status of 422" not in m.text else None,
+        )
         page.on("pageerror", lambda exc: problems.append(str(exc)))
         page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm
         page.problems = problems  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import redis
 
 from apps.streams import services
 from tests.support.browser import browser_for, playwright_instance  # noqa: F401 - fixtures
@@ -12,6 +13,15 @@ from tests.support.live_server import private_redis, web, web_factory  # noqa: F
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_studio_keys(settings):
+    """Stream ids restart with each test database; presence and chat kept in Redis must not."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for key in client.scan_iter("streamus:studio:*"):
+        client.delete(key)
+    client.close()
 
 
 @pytest.fixture

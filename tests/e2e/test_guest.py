@@ -84,7 +84,7 @@ def test_guest_green_room_on_a_phone(livekit, web, browser_for, stream, make_inv
 
 
 def test_guest_cannot_reach_host_controls(livekit, web, browser_for, stream, make_invite):
-    guest, token = make_invite(stream)
+    _guest, token = make_invite(stream)
     page = browser_for("green").new_page(viewport=PHONE)
     join_as_guest(page, web, token, "Ada")
     page.click("#join-backstage")

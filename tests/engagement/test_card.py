@@ -52,7 +52,7 @@ def test_card_layout_fits_landscape_and_vertical_canvases():
     for w, h in [(1920, 1080), (1280, 720), (1080, 1920)]:
         layout = card_layout(_card(text=long_text), w, h)
         x, y, cw, ch = layout["rect"]
-        assert 0 <= x and 0 <= y and x + cw <= w and y + ch <= h
+        assert x >= 0 and y >= 0 and x + cw <= w and y + ch <= h
         assert len(layout["text"]["lines"]) <= 4 and layout["text"]["lines"][-1].endswith("\u2026")
     assert card_layout(_card(), 1080, 1920)["rect"][2] > card_layout(_card(), 1920, 1080)["rect"][2] * 0.5
 
@@ -60,8 +60,10 @@ def test_card_layout_fits_landscape_and_vertical_canvases():
 def _decode(frame: np.ndarray) -> np.ndarray:
     """I420 → PNG through FFmpeg → RGB array: the pixels an encoder would see."""
     png = subprocess.run(
-        [settings.FFMPEG_BIN, "-v", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{W}x{H}", "-i", "-"]
-        + ["-frames:v", "1", "-f", "image2pipe", "-vcodec", "png", "-"],
+        [
+            *(settings.FFMPEG_BIN, "-v", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{W}x{H}", "-i", "-"),
+            *("-frames:v", "1", "-f", "image2pipe", "-vcodec", "png", "-"),
+        ],
         input=frame.tobytes(),
         capture_output=True,
         check=True,

@@ -78,6 +78,9 @@ def test_runner_stores_each_comment_once_from_youtube_and_twitch(settings):
     assert (superchat.author_name, superchat.text, superchat.avatar_url) == ("Ben evil", "Love the show", "")
     assert comments[("youtube", "LCC.text-0004")].text == "second message"
     assert comments[("twitch", "885196de-cb67-427a-baa8-82f9b0fcd05f")].text == "first time here hi"
+    # The recorded CLEARMSG (a Twitch moderator deleted "/me waves") hid our copy too.
+    deleted = comments[("twitch", "3c2a0f7e-7c3a-4c2b-9a3a-8a1b2c3d4e5f")]
+    assert (deleted.text, deleted.status) == ("waves", Comment.Status.HIDDEN)
     # Cursors are saved for the next slice, and the lease is released.
     saved = json.loads(realtime.redis_client().get(runner.state_key(stream.pk, "youtube")))
     assert saved["page_token"] == "END"

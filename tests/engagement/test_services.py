@@ -191,3 +191,35 @@ def test_webhook_signature(stream):
     ]:
         with pytest.raises(ValidationError):
             services.webhook_verify(stream=stream, timestamp=ts, signature=signature, body=data, now=now)
+
+
+def test_ingest_many_stores_a_burst_once_in_order_and_counts_floods(stream, listen, django_capture_on_commit_callbacks):
+    from apps.engagement.services import IncomingMessage, comments_ingest_many
+
+    ingest(stream, "known", author_id="a0")
+    burst = [IncomingMessage("twitch", f"t{n}", "Ann", f"message {n}", author_id="a1") for n in range(7)]
+    burst += [
+        IncomingMessage("twitch", "t0", "Ann", "repeat inside the burst", author_id="a1"),
+        IncomingMessage("youtube", "known", "Ann", "already stored", author_id="a0"),
+        IncomingMessage("myspace", "x", "Ann", "bad platform"),
+        IncomingMessage("twitch", "t-script", "<b>Eve</b>", "<script>x()</script>ok", author_id="a2"),
+    ]
+    listener = listen(stream.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = comments_ingest_many(stream=stream, messages=burst)
+    assert [c.platform_message_id for c in created] == [f"t{n}" for n in range(7)] + ["t-script"]
+    assert created[-1].text == "ok" and created[-1].author_name == "Eve"
+    # Flood: the first 5 of author a1 pass, the rest are hidden; the repeat did not count.
+    assert [c.status for c in created[:7]] == ["approved"] * 5 + ["hidden"] * 2
+    events = listener.drain()
+    assert [e["comment"]["id"] for e in events] == [c.pk for c in created]
+    assert Comment.objects.filter(stream=stream).count() == 9
+    assert comments_ingest_many(stream=stream, messages=burst) == []
+
+
+def test_platform_deletion_hides_our_copy(stream):
+    comment = ingest(stream, "tw-1", platform="twitch")
+    services.comment_hide_platform_message(stream=stream, platform="twitch", message_id="tw-1")
+    comment.refresh_from_db()
+    assert comment.status == Comment.Status.HIDDEN
+    assert services.comment_hide_platform_message(stream=stream, platform="twitch", message_id="nope") is None

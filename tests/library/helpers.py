@@ -65,10 +65,34 @@ def logged_ffprobe(settings, tmp_path):
     return log
 
 
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def page(monkeypatch):
+    """A headless Chromium page that records script errors and CSP violations in `page.problems`."""
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_context().new_page()
+        page.set_default_timeout(20_000)
+        problems: list[str] = []
+        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        page.on(
+            "console",
+            lambda m: problems.append(m.text) if m.type == "error" and "Content Security Policy" in m.text else None,
+        )
+        page.problems = problems  # type: ignore[attr-defined]
+        yield page
+        browser.close()
+
+
 def stored_files(root: Path) -> list[str]:
     if not root.exists():
         return []
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
-__all__ = ["ffprobe_json", "logged_ffprobe", "make_clip", "stored_files", "upload_spool"]
+__all__ = ["ffprobe_json", "logged_ffprobe", "make_clip", "page", "stored_files", "upload_spool"]

@@ -169,3 +169,22 @@ def test_cancel_drops_the_spool(user_api, settings):
     assert len(list(settings.UPLOAD_SPOOL_DIR.iterdir())) == 1
     assert user_api.delete(reverse("api-upload-detail", args=[upload_id])).status_code == 204
     assert list(settings.UPLOAD_SPOOL_DIR.iterdir()) == []
+
+
+def test_abandoned_uploads_are_swept(user_api, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.library.tasks import sweep_stale_uploads
+
+    old_id = create(user_api, 2 * CHUNK).json()["id"]
+    patch(user_api, old_id, 0, make_clip_header() + b"\x00" * (CHUNK - 32))
+    fresh_id = create(user_api, 2 * CHUNK).json()["id"]
+    UploadSession.objects.filter(pk=old_id).update(updated_at=timezone.now() - timedelta(days=2))
+
+    assert sweep_stale_uploads() == 1
+
+    assert UploadSession.objects.get(pk=old_id).status == UploadSession.Status.ABORTED
+    assert UploadSession.objects.get(pk=fresh_id).status == UploadSession.Status.ACTIVE
+    assert [p.name for p in settings.UPLOAD_SPOOL_DIR.iterdir()] == [f"{fresh_id}.part"]

@@ -142,12 +142,12 @@ def test_facebook_page_live_video(facebook, user_client, stream):
 def test_scheduling_creates_the_platform_side_ahead_and_go_live_reuses_it(youtube, facebook, user_client, stream):
     stream.scheduled_start = timezone.now() + timedelta(days=2)
     stream.save()
+    # Adding a connected destination to a scheduled show creates the platform side at once.
     yt = add(stream, connect(user_client, "youtube"))
     fb = add(stream, connect(user_client, "facebook"))
 
-    results = ps.schedule_platform_destinations(stream=stream)
-
-    assert [r.ok for r in results] == [True, True]
+    assert (yt.platform_state, fb.platform_state) == (PlatformState.SCHEDULED, PlatformState.SCHEDULED)
+    assert ps.schedule_platform_destinations(stream=stream) == []  # nothing to do twice
     (broadcast_id,) = youtube.broadcasts
     assert youtube.broadcasts[broadcast_id]["body"]["snippet"]["scheduledStartTime"] == stream.scheduled_start.strftime(
         "%Y-%m-%dT%H:%M:%SZ"
@@ -227,3 +227,34 @@ def test_account_row_is_deleted_not_the_destinations(twitch, user_client, stream
     ps.account_disconnect(account=account, by=stream.owner)
     assert StreamDestination.objects.filter(pk=destination.pk).exists()
     assert not ConnectedAccount.objects.exists()
+
+
+def test_add_from_the_connections_page(twitch, user_client, stream):
+    account = connect(user_client, "twitch")
+    page = user_client.get("/connections/").content.decode()
+    assert f'action="/connections/{account.pk}/destinations/"' in page
+
+    response = user_client.post(
+        f"/connections/{account.pk}/destinations/",
+        {"stream": stream.pk, "category": "Just Chatting", "title": "Tonight"},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/streams/{stream.pk}/"
+    destination = StreamDestination.objects.get(account=account)
+    assert (destination.platform, destination.category, destination.title_override) == (
+        "twitch",
+        "Just Chatting",
+        "Tonight",
+    )
+    assert destination.display_name in user_client.get(f"/streams/{stream.pk}/").content.decode()
+
+
+def test_add_to_someone_elses_stream_is_not_found(twitch, user_client, other_user):
+    from tests.factories import StreamFactory
+
+    account = connect(user_client, "twitch")
+    theirs = StreamFactory(owner=other_user)
+    response = user_client.post(f"/connections/{account.pk}/destinations/", {"stream": theirs.pk})
+    assert response.status_code == 404
+    assert not StreamDestination.objects.exists()

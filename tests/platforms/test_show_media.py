@@ -43,6 +43,8 @@ def test_show_goes_out_to_connected_channels(youtube, twitch, facebook, rtmp_ser
     facebook.fail_next("POST", "/live_videos", "facebook/error_permissions_200")
     stream.transition(Stream.Status.LIVE)
     stream.save()
+    # Ids repeat across runs (fresh test database): forget an earlier run's stop signal, as broadcast_start does.
+    broadcast._redis().delete(broadcast.stop_key(stream.pk), broadcast.control_key(stream.pk))
 
     outcome: list[str] = []
 

@@ -109,3 +109,14 @@ def test_tokens_never_reach_logs_pages_or_api(youtube, twitch, facebook, user_cl
         assert secret not in api
         assert secret not in detail
     assert "token" not in api.replace("token_expires_at", "")
+
+
+def test_fresh_access_token_for_the_chat_ingest(youtube, user_client):
+    account = connect(user_client, "youtube")
+    ConnectedAccount.objects.filter(pk=account.pk).update(token_expires_at=timezone.now())
+
+    token = ps.fresh_access_token(account=account)
+
+    assert youtube.access_ok(token)
+    account.refresh_from_db()
+    assert token == account.decrypt_access_token()

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 FRAGMENT_MICROSECONDS = 500_000  # fMP4 fragment length: bounds what a crash can lose
 QUEUE_SECONDS = 20.0  # a disk that falls this far behind is dropping GOPs
+BATCH_SECONDS = 0.1  # write to FFmpeg ten times a second (fragments are 500 ms; crash loss stays well under 2 s)
 
 
 class Recorder:
@@ -134,7 +135,6 @@ class Recorder:
                     self._drop_until_keyframe = True
                     return
             self._queue.append(packet)
-            self._cond.notify()
 
     def _run(self) -> None:
         assert self.proc is not None and self.proc.stdin is not None
@@ -143,8 +143,9 @@ class Recorder:
             stdin.write(flv_file_header() + b"".join(flv_tag(h) for h in self._headers))
             while True:
                 with self._cond:
-                    while not self._queue and not self._closing:
-                        self._cond.wait(0.5)
+                    if not self._queue and not self._closing:
+                        # Batches, not a wake-up per packet; stop() notifies so closing is immediate.
+                        self._cond.wait(BATCH_SECONDS)
                     batch = list(self._queue)
                     self._queue.clear()
                     closing = self._closing

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,7 +109,7 @@ class BroadcastSession:
         self._lock = threading.Lock()
 
     # -- control (caller's thread) --
-    def start(self, destinations: list[DestinationSpec] = ()) -> None:  # type: ignore[assignment]
+    def start(self, destinations: Sequence[DestinationSpec] = ()) -> None:
         self.source.start()
         if self.config.recording_path is not None:
             self.recorder = Recorder(

@@ -8,12 +8,15 @@ tone, then switches back as soon as program frames return.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
 from workers.broadcast.source import load_font, rgb_image_to_i420, tone
+
+log = logging.getLogger(__name__)
 
 SLATE_BACKGROUND = (24, 28, 48)  # dark navy: reads as "intentional", distinct from any test scene colour
 SLATE_TEXT = "We'll be right back"
@@ -28,9 +31,14 @@ class Slate:
         self.width, self.height = width, height
         self.sample_rate, self.channels = sample_rate, channels
         card = Image.new("RGB", (width, height), SLATE_BACKGROUND)
+        fitted = None
         if image:
-            with Image.open(image) as brand:
-                fitted = ImageOps.contain(brand.convert("RGBA"), (width * 2 // 3, height * 2 // 3))
+            try:
+                with Image.open(image) as brand:
+                    fitted = ImageOps.contain(brand.convert("RGBA"), (width * 2 // 3, height * 2 // 3))
+            except (OSError, ValueError, Image.DecompressionBombError):
+                log.warning("Slate image unreadable; using the plain card.")
+        if fitted is not None:
             card.paste(fitted, ((width - fitted.width) // 2, (height - fitted.height) // 2), fitted)
         else:
             draw = ImageDraw.Draw(card)

@@ -21,20 +21,27 @@ import sys
 import time
 
 PR_SET_PDEATHSIG = 1
+# Loaded here, in the parent: between fork and exec the child must not dlopen (another thread may have
+# held the loader's lock at fork time).
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+_parent_pid = os.getpid()
 
 
-def _child_setup() -> None:  # runs in the child between fork and exec
-    os.setpgid(0, 0)
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        # The parent may already be gone between fork and prctl: then exit now.
-        if os.getppid() == 1:
+def _child_setup() -> None:  # runs in the child between fork and exec: keep it tiny
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        # The parent may have died between fork and prctl: then nobody would kill us later.
+        if os.getppid() != _parent_pid:
             os._exit(1)
 
 
 def spawn(argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(argv, preexec_fn=_child_setup, close_fds=True, **kwargs)  # type: ignore[call-overload]
+    """Start `argv` in its own process group; the kernel kills it if the spawning thread dies."""
+    global _parent_pid
+    _parent_pid = os.getpid()  # Celery prefork children are forks: the parent is whoever spawns
+    return subprocess.Popen(  # type: ignore[call-overload,no-any-return]
+        argv, preexec_fn=_child_setup, process_group=0, close_fds=True, **kwargs
+    )
 
 
 def kill_group(proc: subprocess.Popen[bytes], *, grace: float = 2.0) -> int | None:

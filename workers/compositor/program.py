@@ -190,8 +190,8 @@ class CompositorSession:
     def set_scene(self, state: Mapping[str, Any]) -> None:
         """Apply a scene state (apps.streams.scene.scene_state); older versions are ignored."""
         version = int(state.get("version", self._version + 1))
-        if version <= self._version:
-            return
+        if version < self._version:
+            return  # an older scene (a late message, a previous show's key): never go back
         self._version = version
         # A loader that knows asset names (show.AssetLoader) learns the new ones before any frame needs them.
         learn = getattr(self._load_asset, "update", None)

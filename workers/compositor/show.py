@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
+import time
 from typing import Any
 
 from django.conf import settings
@@ -84,7 +85,8 @@ def compositor_for_stream(stream_id: int) -> CompositorSession:
         token=rtc_compositor_token(stream=stream),
         canvases=canvases,
         fps=stream.fps,
-        state={**state, "version": 0},
+        # Same clock as scene_publish: a scene left in Redis by an earlier show is older than this one.
+        state={**state, "version": time.time_ns() // 1000},
         redis_url=settings.REDIS_URL,
         scene_key=redis_key(stream.pk),
         load_asset=loader,

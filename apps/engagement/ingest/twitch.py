@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -118,6 +118,7 @@ class TwitchChatClient(ChatSource):
         clock: Callable[[], float] = time.monotonic,
         recv_timeout: float = RECV_TIMEOUT_SECONDS,
         open_timeout: float = 10.0,
+        on_delete: Callable[[str, str], Awaitable[Any]] | None = None,
     ) -> None:
         super().__init__(sink=sink, clock=clock)
         self.channel = channel.lstrip("#").lower()
@@ -129,6 +130,7 @@ class TwitchChatClient(ChatSource):
         self.connections = 0
         self.pongs_sent = 0
         self.deleted_ids: list[str] = []
+        self.on_delete = on_delete
         self._ws: ClientConnection | None = None
 
     def _access_token(self) -> str:
@@ -185,8 +187,10 @@ class TwitchChatClient(ChatSource):
         elif msg.command == "NOTICE" and any(text in msg.trailing for text in LOGIN_FAILURES):
             raise AuthFailed(msg.trailing)
         elif msg.command == "CLEARMSG" and msg.tags.get("target-msg-id"):
-            # A Twitch moderator deleted a message; recorded so the runner can hide ours too.
+            # A Twitch moderator deleted a message: hide our copy too.
             self.deleted_ids.append(msg.tags["target-msg-id"])
+            if self.on_delete is not None:
+                await self.on_delete(self.platform, msg.tags["target-msg-id"])
 
     def state(self) -> dict[str, Any]:
         return {}

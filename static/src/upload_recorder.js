@@ -1,0 +1,160 @@
+// Local per-participant recording: MediaRecorder on this browser's own camera
+// and microphone, uploaded in fixed-size chunks while the show runs.
+//
+//   const rec = new StreamUsLocalRecorder(mediaStream, { streamId: 42, title: "Ana (local)" });
+//   await rec.start();
+//   ...
+//   const result = await rec.stop();   // { recording: <id>, offset, … }
+//
+// The host records through the API; a studio guest (no account) passes
+// `createUrl: "/library/guest-uploads/<stream id>/"` and is known by the seat
+// their invite link put in the session.
+//
+// The upload session is created without a size (the recording is still
+// growing); full chunks go out as they fill, and the last, shorter one carries
+// Upload-Length, which assembles the file on the server. A failed request is
+// retried after asking the server for its offset, so a network drop loses
+// nothing: the bytes wait in memory until they are accepted.
+
+const API = "/api/v1/uploads/";
+const RETRIES = 10;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
+  if (match) return decodeURIComponent(match[1]);
+  try {
+    return JSON.parse(document.body?.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+  } catch {
+    return "";
+  }
+}
+
+function pickMimeType() {
+  const candidates = ["video/webm;codecs=vp8,opus", "video/webm;codecs=vp9,opus", "video/webm", "video/mp4"];
+  return candidates.find((type) => window.MediaRecorder?.isTypeSupported(type)) || "";
+}
+
+export class LocalRecorder {
+  constructor(
+    mediaStream,
+    { streamId, title = "", createUrl = API, mimeType = pickMimeType(), timesliceMs = 1000, bitsPerSecond } = {},
+  ) {
+    this.mediaStream = mediaStream;
+    this.createUrl = createUrl;
+    this.streamId = streamId;
+    this.title = title;
+    this.mimeType = mimeType;
+    this.timesliceMs = timesliceMs;
+    this.bitsPerSecond = bitsPerSecond;
+    this.pending = new Blob([]); // recorded, not yet accepted by the server
+    this.offset = 0; // bytes the server holds
+    this.sending = Promise.resolve();
+    this.result = null;
+    this.error = null;
+  }
+
+  get extension() {
+    return this.mimeType.startsWith("video/mp4") ? "mp4" : "webm";
+  }
+
+  async start() {
+    const response = await fetch(this.createUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify({
+        purpose: "participant",
+        stream: this.streamId,
+        filename: `local.${this.extension}`,
+        title: this.title,
+      }),
+    });
+    if (!response.ok) throw new Error(`Could not start the local recording (${response.status}).`);
+    const session = await response.json();
+    this.id = session.id;
+    this.url = session.url || `${API}${session.id}/`;
+    this.chunkSize = session.chunk_size;
+    const options = this.mimeType ? { mimeType: this.mimeType } : {};
+    if (this.bitsPerSecond) options.bitsPerSecond = this.bitsPerSecond;
+    this.recorder = new MediaRecorder(this.mediaStream, options);
+    this.recorder.addEventListener("dataavailable", (event) => {
+      if (event.data && event.data.size) {
+        this.pending = new Blob([this.pending, event.data]);
+        this.queue(false);
+      }
+    });
+    this.recorder.start(this.timesliceMs);
+  }
+
+  // Serialise sends: one request at a time, in order.
+  queue(final) {
+    this.sending = this.sending.then(() => this.flush(final)).catch((error) => {
+      this.error = error;
+    });
+    return this.sending;
+  }
+
+  async flush(final) {
+    for (;;) {
+      if (this.pending.size >= this.chunkSize) {
+        await this.send(this.pending.slice(0, this.chunkSize), null);
+      } else if (final && !this.result) {
+        await this.send(this.pending, this.offset + this.pending.size);
+      } else {
+        return;
+      }
+    }
+  }
+
+  // Sends one chunk; returns once the server holds it (or told us where it stands).
+  async send(chunk, totalLength) {
+    for (let attempt = 0; ; attempt += 1) {
+      const headers = {
+        "Content-Type": "application/offset+octet-stream",
+        "Upload-Offset": String(this.offset),
+        "X-CSRFToken": csrfToken(),
+      };
+      if (totalLength !== null) headers["Upload-Length"] = String(totalLength);
+      let response = null;
+      try {
+        response = await fetch(this.url, { method: "PATCH", credentials: "same-origin", headers, body: chunk });
+      } catch {
+        response = null;
+      }
+      if (response && response.ok) {
+        const body = await response.json();
+        this.pending = this.pending.slice(body.offset - this.offset);
+        this.offset = body.offset;
+        if (body.status === "complete") this.result = body;
+        return;
+      }
+      if (response && response.status === 409) {
+        // The server holds more (or less) than we thought: realign and resend from there.
+        const held = Number(response.headers.get("Upload-Offset"));
+        this.pending = this.pending.slice(held - this.offset);
+        this.offset = held;
+        return; // flush() decides what to send next from the new offset
+
+      }
+      if (response && response.status < 500 && response.status !== 429) {
+        throw new Error(`The local recording upload was refused (${response.status}).`);
+      }
+      if (attempt >= RETRIES) throw new Error("The local recording could not be uploaded.");
+      await sleep(Math.min(30000, 500 * 2 ** attempt));
+    }
+  }
+
+  async stop() {
+    if (this.recorder && this.recorder.state !== "inactive") {
+      const stopped = new Promise((resolve) => this.recorder.addEventListener("stop", resolve, { once: true }));
+      this.recorder.stop();
+      await stopped;
+    }
+    await this.queue(true);
+    if (this.error) throw this.error;
+    return this.result;
+  }
+}
+
+window.StreamUsLocalRecorder = LocalRecorder;
