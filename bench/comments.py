@@ -10,7 +10,8 @@
    then `comments_ingest_many` in bursts of 200, as the chat runner stores them.
 2. Delivery: a real Daphne serving our ASGI app; `--clients` websockets in a
    separate process subscribe to ws/streams/<id>/comments/ as the host; the main
-   process ingests `--rate` comments/s for `--seconds`. Latency per (client,
+   process ingests `--rate` comments/s for `--seconds`, in bursts every 20 ms as
+   the chat runner's BatchingSink stores them. Latency per (client,
    comment) = arrival at the client minus the moment `comment_ingest` was called.
 
 Runs in a throwaway database (created and dropped here). Prints `metric: value`
@@ -143,6 +144,8 @@ def _clients(url: str, cookie: str, count: int, ready: Any, results: Any, quiet:
                 event = json.loads(raw)
                 if event.get("type") == "comment.created":
                     arrivals.append((int(event["comment"]["author_id"].split("-")[1]), at))
+                elif event.get("type") == "comment.created_many":
+                    arrivals.extend((int(c["author_id"].split("-")[1]), at) for c in event["comments"])
 
         await asyncio.gather(*(reader(ws) for ws in sockets))
         for ws in sockets:
@@ -159,7 +162,8 @@ def bench_delivery(
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
-    from apps.engagement.services import comment_ingest
+    from apps.engagement.ingest.runner import BatchingSink
+    from apps.engagement.services import IncomingMessage, comments_ingest_many
 
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
@@ -194,21 +198,20 @@ def bench_delivery(
             raise RuntimeError("websocket clients did not connect")
         sent: dict[int, float] = {}
         total = int(rate * seconds)
+        # As the chat runner does: what arrived in the last TICK seconds is stored as one burst.
+        tick = BatchingSink.MAX_DELAY
         started = time.monotonic()
-        for n in range(total):
-            # Pace: comment n is due at n / rate seconds.
-            delay = started + n / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            sent[n] = time.time()
-            comment_ingest(
-                stream=stream,
-                platform="twitch",
-                message_id=f"fan-{n}",
-                author_name="Viewer",
-                author_id=f"n-{n}",
-                text="hello studio",
-            )
+        n = 0
+        while n < total:
+            due = min(total, int((time.monotonic() - started) * rate) + 1)
+            burst = []
+            for index in range(n, due):
+                sent[index] = time.time()
+                burst.append(IncomingMessage("twitch", f"fan-{index}", "Viewer", "hello studio", f"n-{index}"))
+            if burst:
+                comments_ingest_many(stream=stream, messages=burst)
+            n = due
+            time.sleep(max(0.0, started + n / rate - time.monotonic(), tick - 0.001 if n < total else 0.0))
         achieved = total / (time.monotonic() - started)
         arrivals = results.get(timeout=300)
         child.join(30)

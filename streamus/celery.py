@@ -7,3 +7,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "streamus.settings")
 app = Celery("streamus")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Connected-account tasks live beside the platform modules.
+app.autodiscover_tasks(["apps.destinations.platforms"])

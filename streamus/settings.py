@@ -199,6 +199,11 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Abandoned resumable uploads release their spool files / S3 parts (and quota).
     "library-sweep-stale-uploads": {"task": "library.sweep_stale_uploads", "schedule": 3600.0},
+    # A live show whose whole media worker died holds no lock any more; start it again (the lock keeps
+    # it to one run). A killed pool child alone is handled by acks_late + reject_on_worker_lost.
+    "streams-resume-orphan-shows": {"task": "streams.resume_orphan_shows", "schedule": 30.0},
+    # Platform access tokens (YouTube ~1 h, Twitch ~4 h) are refreshed before they expire.
+    "destinations-refresh-platform-tokens": {"task": "destinations.refresh_platform_tokens", "schedule": 600.0},
 }
 
 # --- LiveKit ----------------------------------------------------------------
@@ -261,6 +266,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["apps.core.throttling.UserThrottle", "apps.core.throttling.AnonThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SIMPLE_JWT = {
@@ -295,6 +301,9 @@ SPECTACULAR_SETTINGS = {
         "UploadStatusEnum": "apps.library.models.UploadSession.Status",
     },
 }
+# API requests per signed-in user / per anonymous address ("N/second|minute|hour|day"; empty: no limit).
+API_RATE_USER = env.str("API_RATE_USER", default="1200/minute")
+API_RATE_ANON = env.str("API_RATE_ANON", default="300/minute")
 # Login attempts per (ip, email) per window before 429.
 LOGIN_RATE_LIMIT = env.int("LOGIN_RATE_LIMIT", default=10)
 LOGIN_RATE_WINDOW_SECONDS = env.int("LOGIN_RATE_WINDOW_SECONDS", default=300)

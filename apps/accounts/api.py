@@ -104,6 +104,8 @@ class _PublicAuthApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     parser_classes = [JSONParser]
+    # Login has its own limit per (ip, email); refresh and logout need a valid token to do anything.
+    throttle_classes: list = []
 
     def get_authenticate_header(self, request: Request) -> str:
         # With no authenticators DRF would turn 401 into 403; a failed login or refresh is a 401.
@@ -139,7 +141,7 @@ class LoginApi(_PublicAuthApi):
         if user is None:
             raise exceptions.AuthenticationFailed("The email or password is incorrect.")
         assert isinstance(user, User)
-        update_last_login(None, user)
+        update_last_login(User, user)
         return _pair_response(request, user, tokens.issue_pair(user))
 
 

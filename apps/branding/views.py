@@ -16,7 +16,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from apps.core import ratelimit
 from apps.core.ownership import get_owned_or_404, owned
+from apps.library import services as library_services
 from apps.library.files import serve_user_file, wants_download
 from apps.library.quota import storage_usage
 from apps.streams.forms import add_service_errors
@@ -124,6 +126,9 @@ def kit_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def asset_upload(request: HttpRequest, pk: int) -> HttpResponse:
     kit = get_owned_or_404(BrandKit.objects.all(), request.user, pk=pk)
     form = BrandAssetUploadForm(request.POST, request.FILES)
+    if not ratelimit.hit(f"uploads:{request.user.pk}", limit=library_services.UPLOADS_PER_HOUR, window=3600):
+        form.add_error(None, "Too many uploads; try again later.")
+        return _render_kit(request, kit, upload_form=form, status=429)
     if form.is_valid():
         upload = form.cleaned_data["file"]
         try:

@@ -18,9 +18,12 @@ from django.core.cache import cache
 from django.http import HttpRequest
 
 
-def _bucket(key: str, window: int, now: float | None = None) -> tuple[str, int]:
-    now = time.time() if now is None else now
-    start = int(now // window) * window
+def _now() -> float:
+    return time.time()
+
+
+def _bucket(key: str, window: int) -> tuple[str, int]:
+    start = int(_now() // window) * window
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
     return f"ratelimit:{digest}:{window}:{start}", start
 
@@ -41,7 +44,7 @@ def hit(key: str, limit: int, window: int) -> bool:
 def retry_after(window: int) -> int:
     """Seconds until the current window ends (for the Retry-After header)."""
     _, start = _bucket("", window)
-    return max(1, start + window - int(time.time()))
+    return max(1, start + window - int(_now()))
 
 
 def reset(key: str, window: int) -> None:

@@ -75,7 +75,7 @@ class PrivacyStatus(models.TextChoices):
 
 
 class DestinationQuerySet(models.QuerySet["StreamDestination"]):
-    def owned_by(self, user: object) -> DestinationQuerySet:
+    def owned_by(self, user: Any) -> DestinationQuerySet:
         return self.filter(stream__owner=user)
 
 

@@ -77,7 +77,9 @@ def parse_host(host: str) -> str:
         return host
 
 
-def check_host(host: str, port: int, *, resolver: Resolver | None = None, allow_private: bool | None = None) -> list[str]:
+def check_host(
+    host: str, port: int, *, resolver: Resolver | None = None, allow_private: bool | None = None
+) -> list[str]:
     """Resolve `host` and return its addresses; raise PrivateAddressError if any is not global."""
     if allow_private is None:
         allow_private = settings.ALLOW_PRIVATE_DESTINATIONS

@@ -245,8 +245,12 @@ def refresh_expiring_tokens(*, within: timedelta = timedelta(minutes=15)) -> int
 
 def _with_token(account: ConnectedAccount, call: Callable[[str], T]) -> T:
     """Run `call(access_token)` with a fresh token; after an auth refusal, refresh once and retry."""
+    client = client_for(account.platform)
+    if not client.is_configured():
+        # The server lost its app credentials: not the creator's tokens' fault, so do not mark them dead.
+        raise PlatformError(ErrorKind.REJECTED, client.not_configured_message, reason="not_configured")
     if account.status == ConnectedAccount.Status.NEEDS_RECONNECT:
-        raise client_for(account.platform).auth_error(reason="needs_reconnect")
+        raise client.auth_error(reason="needs_reconnect")
     account = account_refresh_tokens(account=account)
     try:
         return call(account.decrypt_access_token())

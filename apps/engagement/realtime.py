@@ -67,18 +67,6 @@ class _Publisher:
                 self._loop = loop
             return self._loop
 
-    def send_many(self, group: str, messages: list[dict[str, Any]]) -> None:
-        layer = get_channel_layer()
-        if layer is None or not messages:  # pragma: no cover - channels always configured here
-            return
-
-        async def send_in_order() -> None:
-            for message in messages:
-                await layer.group_send(group, message)
-
-        future = asyncio.run_coroutine_threadsafe(send_in_order(), self._ensure_loop())
-        future.result(timeout=PUBLISH_TIMEOUT_SECONDS * max(1, len(messages) // 100))
-
     def send(self, group: str, message: dict[str, Any]) -> None:
         layer = get_channel_layer()
         if layer is None:  # pragma: no cover - channels always configured here
@@ -92,14 +80,22 @@ PUBLISH_TIMEOUT_SECONDS = 5.0
 _publisher = _Publisher()
 
 
+def events_channel(stream_id: int) -> str:
+    """Redis pub/sub channel carrying the same events, for the moderation sockets (see consumers.py)."""
+    return f"engagement:stream:{stream_id}:events"
+
+
 def publish(stream_id: int, event_type: str, payload: dict[str, Any]) -> None:
-    """Send one `comment.*` event to everyone watching the stream (call it on commit)."""
-    _publisher.send(stream_group(stream_id), {"type": event_type, **payload})
+    """Send one `comment.*` event to everyone watching the stream (call it on commit).
 
-
-def publish_many(stream_id: int, events: list[tuple[str, dict[str, Any]]]) -> None:
-    """Several events in order, in one hop to the publishing loop."""
-    _publisher.send_many(stream_group(stream_id), [{"type": t, **payload} for t, payload in events])
+    Twice, on purpose: to the Channels group (studio consumers and anything else that joins
+    it) and as one Redis PUBLISH that each web process fans out in memory to its moderation
+    sockets. A Channels group_send costs Redis work per member; with 500 studio sockets
+    watching a busy chat that is where the latency went.
+    """
+    message = {"type": event_type, **payload}
+    redis_client().publish(events_channel(stream_id), json.dumps(message, separators=(",", ":")))
+    _publisher.send(stream_group(stream_id), message)
 
 
 def write_card(stream_id: int, card: dict[str, Any], ttl_seconds: int | None) -> None:

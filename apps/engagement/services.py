@@ -319,9 +319,14 @@ def comments_ingest_many(*, stream: Stream, messages: Sequence[IncomingMessage])
             if single is not None:
                 created.append(single)
         return created
-    events = [("comment.created", {"comment": comment_payload(c)}) for c in created]
+    # One event for the burst: 500 studio sockets get one message each instead of one per comment.
+    payload: dict[str, Any]
+    if len(created) == 1:
+        event_type, payload = "comment.created", {"comment": comment_payload(created[0])}
+    else:
+        event_type, payload = "comment.created_many", {"comments": [comment_payload(c) for c in created]}
     stream_id = stream.pk
-    transaction.on_commit(lambda: realtime.publish_many(stream_id, events))
+    transaction.on_commit(lambda: realtime.publish(stream_id, event_type, payload))
     return created
 
 

@@ -39,8 +39,6 @@ from .files import serve_user_file
 from .models import MediaClip, UploadSession
 from .quota import storage_usage
 
-UPLOADS_PER_HOUR = 200
-
 
 def _errors(exc: ValidationError) -> dict[str, Any]:
     return exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
@@ -94,13 +92,13 @@ def receive_chunk(
         return status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, _errors(exc), session
     except services.UploadRefused as exc:
         session.refresh_from_db()
-        code = status.HTTP_409_CONFLICT if _has_code(exc, "offset") else status.HTTP_400_BAD_REQUEST
+        code: int = status.HTTP_409_CONFLICT if _has_code(exc, "offset") else status.HTTP_400_BAD_REQUEST
         if _has_code(exc, "inactive"):
             code = status.HTTP_410_GONE
         return code, _errors(exc), session
     except ValidationError as exc:
-        code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE if _is_quota(exc) else status.HTTP_400_BAD_REQUEST
-        return code, _errors(exc), session
+        refused = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE if _is_quota(exc) else status.HTTP_400_BAD_REQUEST
+        return refused, _errors(exc), session
     return 200, dict(UploadOutputSerializer(session).data), session
 
 
@@ -108,7 +106,7 @@ class UploadListApi(APIView):
     @extend_schema(request=UploadCreateInputSerializer, responses={201: UploadOutputSerializer})
     def post(self, request: Request) -> Response:
         user = request_user(request)
-        if not ratelimit.hit(f"uploads:{user.pk}", limit=UPLOADS_PER_HOUR, window=3600):
+        if not ratelimit.hit(f"uploads:{user.pk}", limit=services.UPLOADS_PER_HOUR, window=3600):
             return Response({"detail": "Too many uploads started; try again later."}, status=429)
         serializer = UploadCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -236,7 +234,7 @@ class BrandAssetUploadApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         kit = get_owned_or_404(BrandKit.objects.all(), request.user, pk=pk)
         user = request_user(request)
-        if not ratelimit.hit(f"uploads:{user.pk}", limit=UPLOADS_PER_HOUR, window=3600):
+        if not ratelimit.hit(f"uploads:{user.pk}", limit=services.UPLOADS_PER_HOUR, window=3600):
             return Response({"detail": "Too many uploads; try again later."}, status=429)
         serializer = BrandAssetUploadInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

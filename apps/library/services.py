@@ -39,6 +39,8 @@ from .quota import human_bytes, quota_check
 
 logger = logging.getLogger(__name__)
 
+# Uploads (sessions and brand images) a user may start per hour; one cache key for the API and the pages.
+UPLOADS_PER_HOUR = 200
 # S3 refuses multipart parts under 5 MiB (except the last).
 S3_MIN_PART = 5 * 1024 * 1024
 # Progress writes to the row at most this often: the page polls, nobody needs more.

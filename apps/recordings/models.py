@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
 
@@ -8,7 +10,7 @@ def recording_path(instance: Recording, filename: str) -> str:
 
 
 class RecordingQuerySet(models.QuerySet["Recording"]):
-    def owned_by(self, user: object) -> RecordingQuerySet:
+    def owned_by(self, user: Any) -> RecordingQuerySet:
         return self.filter(stream__owner=user)
 
 

@@ -53,12 +53,17 @@ def render_config(*, port: int, tcp_port: int, udp_port: int, webhook_url: str |
     return config
 
 
-def write_config(config: dict[str, Any], directory: Path) -> Path:
+def write_config(config: dict[str, Any], directory: Path, name: str | None = None) -> Path:
+    """Write the rendered config; a unique file unless `name` is given (one per checkout for `make run`)."""
     directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="livekit-", suffix=".yaml", dir=directory)
+    if name is None:
+        fd, path = tempfile.mkstemp(prefix="livekit-", suffix=".yaml", dir=directory)
+    else:
+        path = str(directory / name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     with os.fdopen(fd, "w") as fh:
         yaml.safe_dump(config, fh, sort_keys=False)
-    return Path(name)
+    return Path(path)
 
 
 def server_env(*, api_key: str, api_secret: str, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -93,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - exercised
         webhook_url=args.webhook_url,
         api_key=settings.LIVEKIT_API_KEY,
     )
-    path = write_config(config, Path(settings.BASE_DIR) / "var" / "livekit")
+    path = write_config(config, Path(settings.BASE_DIR) / "var" / "livekit", "livekit.yaml")
     cmd = command(path)
     env = server_env(api_key=settings.LIVEKIT_API_KEY, api_secret=settings.LIVEKIT_API_SECRET)
     os.execve(cmd[0], cmd, env)  # noqa: S606 - a fixed binary and argv, no shell involved

@@ -30,6 +30,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -41,6 +42,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
 
 from apps.accounts.tiers import limits_for
 from apps.core.logging import register_secret, unregister_secret
@@ -102,12 +104,10 @@ def broadcast_check(*, stream: Stream) -> str:
     fps = int(stream.fps)
     limits = limits_for(stream.owner)
     if not limits.allows_resolution(height, fps):
-        raise ValidationError(
-            {
-                "resolution": f"Your plan streams up to {limits.ceiling_label}; {stream.resolution} at {fps} fps needs a higher plan."
-            },
-            code="tier_limit",
+        message = (
+            f"Your plan streams up to {limits.ceiling_label}; {stream.resolution} at {fps} fps needs a higher plan."
         )
+        raise ValidationError({"resolution": message}, code="tier_limit")
     try:
         return choose_encoder(width, height, fps)
     except CapacityError as exc:
@@ -141,7 +141,7 @@ def broadcast_start(*, stream: Stream, by: Any) -> None:
         _redis().delete(stop_key(stream_id), control_key(stream_id))
         run_show_task.delay(stream_id)
 
-    transaction.on_commit(enqueue)
+    transaction.on_commit(enqueue, robust=True)
 
 
 def broadcast_stop(*, stream: Stream, by: Any) -> None:
@@ -155,7 +155,7 @@ def broadcast_stop(*, stream: Stream, by: Any) -> None:
         r.rpush(control_key(stream_id), json.dumps({"op": "stop"}))
         r.expire(control_key(stream_id), STOP_TTL_SECONDS)
 
-    transaction.on_commit(signal)
+    transaction.on_commit(signal, robust=True)
 
 
 def destination_add_live(*, destination: StreamDestination, by: Any) -> None:
@@ -177,13 +177,38 @@ def destination_remove_live(*, destination: StreamDestination, by: Any) -> None:
     _send_control(stream.pk, {"op": "remove", "id": destination.pk})
 
 
+def broadcast_resume_orphans(*, grace_seconds: float = 60.0) -> list[int]:
+    """Live shows that no worker holds (their worker died whole, its message unacked): enqueue them again.
+
+    Streams that went live less than `grace_seconds` ago are left alone: their task may still be queued.
+    A duplicate is harmless anyway: run_show's lock lets only one run happen.
+    """
+    from apps.streams.tasks import run_show_task
+
+    r = _redis()
+    resumed = []
+    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+    for stream_id in Stream.objects.filter(status=Stream.Status.LIVE, started_at__lt=cutoff).values_list(
+        "pk", flat=True
+    ):
+        if r.exists(lock_key(stream_id)) or r.get(stop_key(stream_id)):
+            continue
+        # One enqueue per orphan per minute, however many beat ticks or web nodes ask.
+        if r.set(f"show:{stream_id}:resume", "1", nx=True, ex=60):
+            run_show_task.delay(stream_id)
+            resumed.append(stream_id)
+    if resumed:
+        log.warning("Resuming orphaned shows: %s", resumed)
+    return resumed
+
+
 def _send_control(stream_id: int, command: dict[str, Any]) -> None:
     def push() -> None:
         r = _redis()
         r.rpush(control_key(stream_id), json.dumps(command))
         r.expire(control_key(stream_id), STOP_TTL_SECONDS)
 
-    transaction.on_commit(push)
+    transaction.on_commit(push, robust=True)
 
 
 # --- the media worker's side ------------------------------------------------------------
@@ -282,8 +307,9 @@ class HealthPublisher:
         self._last_db[did] = (now, status, sample["last_error"])
         StreamDestination.objects.filter(pk=did).update(status=status, last_error=sample["last_error"], health=sample)
 
-    def close(self) -> None:
-        connection.close()  # the health thread's own connection
+    def thread_exit(self) -> None:
+        """Called on the health thread as it ends: its database connection is its own."""
+        connection.close()
 
 
 def run_show(
@@ -353,7 +379,6 @@ def run_show(
         finally:
             path = session.stop()
             watcher.stop()
-            health.close()
             if path is not None and path.exists() and path.stat().st_size > 0:
                 save_recording(stream=stream, path=path)
             StreamDestination.objects.filter(stream=stream).update(status=StreamDestination.Status.DISCONNECTED)

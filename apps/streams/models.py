@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -38,7 +38,7 @@ class RecordingFormat(models.TextChoices):
 
 
 class StreamQuerySet(models.QuerySet["Stream"]):
-    def owned_by(self, user: object) -> StreamQuerySet:
+    def owned_by(self, user: Any) -> StreamQuerySet:
         return self.filter(owner=user)
 
 
@@ -145,7 +145,7 @@ class Stream(models.Model):
 
 
 class GuestQuerySet(models.QuerySet["Guest"]):
-    def owned_by(self, user: object) -> GuestQuerySet:
+    def owned_by(self, user: Any) -> GuestQuerySet:
         return self.filter(stream__owner=user)
 
     def on_stage(self) -> GuestQuerySet:

@@ -112,7 +112,8 @@ def stream_update(*, stream: Stream, by: User | None, **fields: Any) -> Stream:
     for name, value in fields.items():
         setattr(stream, name, value)
     _validate(stream)
-    stream.save()
+    # Only the fields asked for: the studio writes `scene` on this row while the show runs.
+    stream.save(update_fields=[*fields, "updated_at"])
     return stream
 
 

@@ -22,3 +22,8 @@ from apps.streams import broadcast
 )
 def run_show_task(stream_id: int) -> str:
     return broadcast.run_show(stream_id=stream_id)
+
+
+@shared_task(name="streams.resume_orphan_shows", ignore_result=True)
+def resume_orphan_shows_task() -> list[int]:
+    return broadcast.broadcast_resume_orphans()

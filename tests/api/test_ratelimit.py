@@ -26,7 +26,7 @@ def test_hit_allows_up_to_the_limit_per_key():
 def test_window_rolls_over(monkeypatch):
     key = f"test:{uuid.uuid4()}"
     now = 1_000_000.0
-    monkeypatch.setattr(ratelimit.time, "time", lambda: now)
+    monkeypatch.setattr(ratelimit, "_now", lambda: now)
     assert ratelimit.hit(key, limit=1, window=10) is True
     assert ratelimit.hit(key, limit=1, window=10) is False
     assert ratelimit.retry_after(10) == 10
@@ -61,3 +61,20 @@ def test_get_owned_or_404(stream, other_user):
             get_owned_or_404(Stream.objects.all(), who, pk=stream.pk)
     with pytest.raises(Http404):
         get_owned_or_404(Stream.objects.all(), stream.owner, pk="not-a-number")
+
+
+@pytest.mark.django_db
+def test_api_requests_are_throttled_per_user(settings, user, other_user):
+    from django.core.cache import cache
+    from rest_framework.test import APIClient
+
+    for who in (user, other_user):
+        cache.delete(f"throttle_user_{who.pk}")  # counters outlive a recreated test database's ids
+    settings.API_RATE_USER = "3/minute"
+    client = APIClient()
+    client.force_authenticate(user)
+    assert [client.get("/api/v1/streams/").status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert client.get("/api/v1/streams/")["Retry-After"]
+    other = APIClient()
+    other.force_authenticate(other_user)
+    assert other.get("/api/v1/streams/").status_code == 200

@@ -216,3 +216,19 @@ def test_served_asset_carries_security_headers(user_api, user_client, kit, clien
 
     client.force_login(other_user)
     assert client.get(url).status_code == 404
+
+
+def test_payloads_hidden_inside_the_image_are_not_stored(user_api, kit):
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "<html><script>alert(1)</script></html>")
+    png = image_bytes("PNG", pnginfo=info)
+    jpeg = image_bytes("JPEG", comment=b"<script>alert(2)</script>")
+    assert b"<script>" in png and b"<script>" in jpeg
+
+    for data in (png, jpeg):
+        response = upload(user_api, kit, data)
+        assert response.status_code == 201, response.content
+        stored = BrandAsset.objects.get(pk=response.json()["id"]).file.open("rb").read()
+        assert b"<script>" not in stored and b"<html>" not in stored

@@ -9,6 +9,7 @@ from tests.support.rtmp import rtmp_servers, rtmps_server  # noqa: F401  (fixtur
 from workers.broadcast.session import BroadcastSession, ShowConfig
 from workers.broadcast.source import TestSceneSource
 
+
 @pytest.fixture(autouse=True)
 def _clean_show_keys(settings) -> None:
     """Stream ids repeat across transactional tests (tables are truncated): forget earlier shows' control keys."""

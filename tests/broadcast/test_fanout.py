@@ -97,8 +97,10 @@ def test_dead_and_stalled_destinations_do_not_delay_the_others(make_session, rtm
         started = session.started_at
         assert started is not None
         elapsed = time.monotonic() - started
-        # The encoder never waited for anyone: it kept real time.
-        assert session.frames_encoded >= (elapsed - 1.0) * FPS
+        # The encoder never waited for the bad ones (each would block it for seconds at a time)...
+        assert session.frames_encoded >= (elapsed - 1.0) * FPS * 0.6  # 0.6: slack for a loaded test machine
+        # ...and the good destination got everything the encoder made, as it made it.
+        assert session.pushers[3].stats.frames_sent >= session.frames_encoded - FPS
         session.stop()
     finally:
         blackhole.close()
@@ -141,9 +143,7 @@ def test_backoff_is_capped_and_jittered():
     assert max(backoff_delay(1) for _ in range(50)) <= 0.5
 
 
-def test_a_destination_that_stops_reading_mid_show_drops_gops_and_is_reported(
-    make_session, rtmp_servers, monkeypatch
-):
+def test_a_destination_that_stops_reading_mid_show_drops_gops_and_is_reported(make_session, rtmp_servers, monkeypatch):
     from tests.support.rtmp import StallingProxy
     from workers.broadcast import rtmp
 

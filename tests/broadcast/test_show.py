@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -230,3 +232,35 @@ def test_capacity_is_checked_honestly_before_going_live():
     # With a hardware encoder the same 4K60 show is accepted.
     assert choose_encoder(3840, 2160, 60, encoders=("h264_nvenc", "libx264")) == "h264_nvenc"
     assert choose_encoder(1920, 1080, 30, encoders=("libx264",), cores=2) == "libx264"
+
+
+def test_orphaned_live_shows_are_enqueued_again_once(settings):
+    import redis
+    from django.utils import timezone
+
+    r = redis.Redis.from_url(settings.REDIS_URL)
+    r.delete("media")
+    long_ago = timezone.now() - timedelta(minutes=5)
+    orphan, held, stopping, _just_went_live = (live_stream() for _ in range(4))
+    Stream.objects.filter(pk__in=[orphan.pk, held.pk, stopping.pk]).update(started_at=long_ago)
+    r.set(broadcast.lock_key(held.pk), "someone", px=10_000)
+    r.set(broadcast.stop_key(stopping.pk), "1")
+    try:
+        assert broadcast.broadcast_resume_orphans() == [orphan.pk]
+        assert broadcast.broadcast_resume_orphans() == []  # not twice while the first is on its way
+        messages = [json.loads(m) for m in r.lrange("media", 0, -1)]
+        assert [m["headers"]["task"] for m in messages] == ["media.run_show"]
+        assert json.loads(base64.b64decode(messages[0]["body"]))[0] == [orphan.pk]
+    finally:
+        r.delete("media")
+
+
+def test_going_live_refuses_a_show_this_worker_cannot_carry():
+    from apps.streams.services import stream_go_live
+
+    pro = UserFactory(tier="pro")
+    stream = StreamFactory(owner=pro, resolution="2160p", fps=60, video_bitrate_kbps=20000)
+    with pytest.raises(ValidationError, match="hardware encoder"):
+        stream_go_live(stream=stream, by=pro)
+    stream.refresh_from_db()
+    assert stream.status == Stream.Status.SCHEDULED  # refused before going live, not after

@@ -310,3 +310,50 @@ def test_removing_a_guest_reflows_the_grid(show, livekit, user, django_capture_o
         assert not any(s.startswith(blue.identity + ":") for s in session.subscribed)
     finally:
         session.stop()
+
+
+def test_each_source_arrives_at_the_simulcast_layer_its_tile_needs(livekit, user, synthetic_participants):
+    """720p cameras with simulcast (320x180, 640x360, 1280x720): the top layer for the full-canvas tile, the
+    lowest for the PiP window."""
+    stream = StreamFactory(owner=user, resolution="480p")
+    rtc.rtc_open_room(stream=stream, by=user)
+    big, small = GuestFactory(stream=stream, display_name="Big"), GuestFactory(stream=stream, display_name="Small")
+    for guest, colour in ((big, RED), (small, GREEN)):
+        token = rtc._token(
+            identity=guest.identity,
+            name=guest.display_name,
+            grants=rtc.api.VideoGrants(room_join=True, room=rtc.room_name(stream), can_publish=True),
+        )
+        participant = synthetic_participants(livekit.url, token, width=1280, height=720)
+        participant.connect().publish(colour=colour)
+    graph = scene.engine.compose(
+        layout="pip",
+        on_stage=[scene.engine.Participant(id=big.identity), scene.engine.Participant(id=small.identity)],
+        canvas=(1280, 720),
+    ).to_dict()
+    sizes = {k: (r["w"], r["h"]) for k, r in tiles(graph).items()}
+    assert sizes[small.identity][0] <= 330 and sizes[big.identity] == (1280, 720), sizes
+    session = CompositorSession(
+        url=livekit.url,
+        token=rtc.rtc_compositor_token(stream=stream),
+        canvases={"landscape": (1280, 720)},
+        fps=FPS,
+        state={"version": 1, "scene": {}, "canvases": {"landscape": graph}},
+    )
+    try:
+        session.start()
+
+        def widths() -> dict[str, int]:
+            return {k: f.width for k, f in session.latest_frames().items()}
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            got = widths()
+            if got.get(big.identity) == 1280 and got.get(small.identity) == 320:
+                break
+            time.sleep(0.2)
+        got = widths()
+        assert got.get(big.identity) == 1280, f"the full-canvas tile gets the top layer: {got}"
+        assert got.get(small.identity) == 320, f"the PiP window gets the lowest layer: {got}"
+    finally:
+        session.stop()

@@ -74,3 +74,35 @@ def test_refuses_when_a_secret_cannot_be_decrypted(settings):
     settings.STREAM_KEY_ENCRYPTION_KEYS = [KEY2]  # key1 dropped too early
     with pytest.raises(CommandError, match="cannot be decrypted"):
         call_command("rotate_secrets", stdout=StringIO())
+
+
+def test_rotation_covers_every_encrypted_column(settings, user):
+    """Platform OAuth tokens and webhook secrets are rotated with the stream keys."""
+    from apps.destinations.models import ConnectedAccount
+    from apps.engagement.models import EngagementSettings
+
+    settings.STREAM_KEY_ENCRYPTION_KEYS = [KEY1]
+    account = ConnectedAccount(owner=user, platform="youtube", external_id="UC123", display_name="Channel")
+    account.set_tokens(access_token="ya29.access-canary", refresh_token="1//refresh-canary", expires_at=None)
+    account.save()
+    destination = DestinationFactory(stream__owner=user, stream_key="live_sk_with_account_0001")
+    engagement = EngagementSettings.objects.create(
+        stream=destination.stream, webhook_secret_encrypted=crypto.encrypt("whsec_canary_0001")
+    )
+    found = {f"{model._meta.label}.{field}" for model, field in encrypted_fields()}
+    assert {
+        "destinations.ConnectedAccount.access_token_encrypted",
+        "destinations.ConnectedAccount.refresh_token_encrypted",
+        "engagement.EngagementSettings.webhook_secret_encrypted",
+    } <= found
+
+    settings.STREAM_KEY_ENCRYPTION_KEYS = [KEY2, KEY1]
+    call_command("rotate_secrets", stdout=StringIO())
+    settings.STREAM_KEY_ENCRYPTION_KEYS = [KEY2]
+    account.refresh_from_db()
+    engagement.refresh_from_db()
+    destination.refresh_from_db()
+    assert account.decrypt_access_token() == "ya29.access-canary"
+    assert account.decrypt_refresh_token() == "1//refresh-canary"
+    assert crypto.decrypt(engagement.webhook_secret_encrypted) == "whsec_canary_0001"
+    assert destination.decrypt_stream_key() == "live_sk_with_account_0001"

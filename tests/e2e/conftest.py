@@ -17,10 +17,14 @@ DESKTOP = {"width": 1440, "height": 900}
 
 @pytest.fixture(autouse=True)
 def _fresh_studio_keys(settings):
-    """Stream ids restart with each test database; presence and chat kept in Redis must not."""
+    """Stream ids restart with each test database; what Redis keeps per stream id must not carry over.
+
+    (studio presence and chat, the scene for the compositor, a show's stop flag and lock)
+    """
     client = redis.Redis.from_url(settings.REDIS_URL)
-    for key in client.scan_iter("streamus:studio:*"):
-        client.delete(key)
+    for pattern in ("streamus:studio:*", "streamus:scene:*", "show:*"):
+        for key in client.scan_iter(pattern):
+            client.delete(key)
     client.close()
 
 

@@ -188,3 +188,13 @@ def test_abandoned_uploads_are_swept(user_api, settings):
     assert UploadSession.objects.get(pk=old_id).status == UploadSession.Status.ABORTED
     assert UploadSession.objects.get(pk=fresh_id).status == UploadSession.Status.ACTIVE
     assert [p.name for p in settings.UPLOAD_SPOOL_DIR.iterdir()] == [f"{fresh_id}.part"]
+
+
+def test_starting_uploads_is_rate_limited(user_api, monkeypatch):
+    from apps.library import services
+
+    monkeypatch.setattr(services, "UPLOADS_PER_HOUR", 2)
+    answers = [create(user_api, 100).status_code for _ in range(3)]
+
+    assert answers[-1] == 429
+    assert UploadSession.objects.count() == answers.count(201) <= 2

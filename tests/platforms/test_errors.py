@@ -149,3 +149,17 @@ def test_platform_down_is_unavailable_not_a_crash(youtube, user_client, stream):
 
     assert result.kind == "unavailable"
     assert "could not be reached" in result.message
+
+
+def test_server_without_app_credentials_explains_and_keeps_the_tokens(twitch, user_client, stream, settings):
+    account = connect(user_client, "twitch")
+    add(stream, account)
+    settings.TWITCH_CLIENT_ID = ""
+
+    (result,) = ps.prepare_platform_destinations(stream=stream)
+
+    assert not result.ok
+    assert "TWITCH_CLIENT_ID" in result.message
+    account.refresh_from_db()
+    assert account.status == ConnectedAccount.Status.ACTIVE
+    assert twitch.calls("GET", "/helix/streams/key") == []

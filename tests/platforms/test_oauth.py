@@ -188,3 +188,13 @@ def test_tokens_are_stored_with_the_configured_keys(youtube, user_client):
     assert crypto.decrypt(account.access_token_encrypted) == account.decrypt_access_token()
     # A token the fake never issued is not what we stored.
     assert not httpx.get(youtube.base_url + "/youtube/v3/channels?part=snippet&mine=true").is_success
+
+
+def test_disconnect_from_htmx_swaps_the_row_out(twitch, user_client):
+    account = connect(user_client, "twitch")
+
+    response = user_client.post(f"/connections/{account.pk}/disconnect/", HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200
+    assert response.content == b""
+    assert not ConnectedAccount.objects.exists()

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from apps.destinations import platform_services as ps
 from apps.destinations.models import ConnectedAccount
+from apps.destinations.platforms.tasks import refresh_platform_tokens_task
 from tests.platforms.conftest import connect
 
 
@@ -57,7 +58,8 @@ def test_sweep_refreshes_only_tokens_about_to_expire(youtube, twitch, user_clien
     ConnectedAccount.objects.filter(pk=yt.pk).update(token_expires_at=timezone.now() + timedelta(minutes=3))
     tw_token = tw.decrypt_access_token()
 
-    assert ps.refresh_expiring_tokens() == 1
+    # What beat runs every 10 minutes.
+    assert refresh_platform_tokens_task() == 1
 
     tw.refresh_from_db()
     assert tw.decrypt_access_token() == tw_token

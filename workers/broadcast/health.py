@@ -54,8 +54,14 @@ class HealthSampler:
 
     def _run(self) -> None:
         self.sample()
-        while not self._stop.wait(SAMPLE_SECONDS):
-            try:
-                self._callback(self.sample())
-            except Exception:  # a broken publisher must not end the show
-                log.exception("health publish failed")
+        try:
+            while not self._stop.wait(SAMPLE_SECONDS):
+                try:
+                    self._callback(self.sample())
+                except Exception:  # a broken publisher must not end the show
+                    log.exception("health publish failed")
+        finally:
+            # Per-thread resources of the callback (a database connection) are released on this thread.
+            thread_exit = getattr(self._callback, "thread_exit", None)
+            if thread_exit is not None:
+                thread_exit()

@@ -112,7 +112,9 @@ class CanvasProgram(ProgramSource):
         self.session.start()
 
     def stop(self) -> None:
+        """Idempotent. The room connection closes when the last canvas of the show stops."""
         self._running = False
+        self.session.program_stopped()
 
     def read(self, timeout: float) -> ProgramFrame | None:
         if not self._running or not self.session.connected:
@@ -230,11 +232,19 @@ class CompositorSession:
                 self._scene_thread = threading.Thread(target=self._watch_scene, name="compositor-scene", daemon=True)
                 self._scene_thread.start()
 
+    def program_stopped(self) -> None:
+        if not any(program._running for program in self.programs.values()):
+            self.stop()
+
     def stop(self) -> None:
-        self._stop.set()
+        """Idempotent: leave the room, stop the threads."""
+        with self._start_lock:
+            if self._stop.is_set():
+                return
+            self._stop.set()
         for program in self.programs.values():
-            program.stop()
-        if self._loop is not None:
+            program._running = False
+        if self._loop is not None and self._loop.is_running():
             with contextlib.suppress(Exception):
                 asyncio.run_coroutine_threadsafe(self._disconnect(), self._loop).result(10)
             self._loop.call_soon_threadsafe(self._loop.stop)
@@ -304,13 +314,16 @@ class CompositorSession:
             request.update_remote_track_publication_dimension.height = int(height)
             FfiClient.instance.request(request)
         except Exception:  # noqa: BLE001 - an SDK without this request: the SFU then sends its default layer
-            log.debug("could not request a simulcast layer", exc_info=True)
+            log.warning("could not request a simulcast layer", exc_info=True)
 
     def _on_subscribed(self, track: Any, publication: Any, participant: Any) -> None:
         source, kind = self._key(participant.identity, publication)
         self.subscribed.add(f"{source}:{kind}")
         assert self._loop is not None
         if kind == "video":
+            # Ask again now that the track exists: a request made before the subscription completed may be lost.
+            if source in self._wanted:
+                self._request_layer(publication, *self._wanted[source])
             task = self._loop.create_task(self._receive_video(track, source))
         else:
             task = self._loop.create_task(self._receive_audio(track, participant.identity))
