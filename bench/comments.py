@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import multiprocessing as mp
 import os
 import re
@@ -132,25 +134,33 @@ def _clients(url: str, cookie: str, count: int, ready: Any, results: Any, quiet:
             await ws.recv()
         ready.set()
 
+        # Receive only: stamp the arrival, keep the raw frame, parse after the run, so the
+        # measuring side spends as little CPU as possible while the server works.
+        raw_arrivals: list[tuple[float, str]] = []
+        last = [time.monotonic()]
+
         async def reader(ws: Any) -> None:
-            import json
+            with contextlib.suppress(OSError, RuntimeError, websockets.exceptions.WebSocketException):
+                async for raw in ws:
+                    raw_arrivals.append((time.time(), raw))
+                    last[0] = time.monotonic()
 
-            while True:
-                try:
-                    raw = await asyncio.wait_for(ws.recv(), timeout=quiet)
-                except (TimeoutError, OSError, ValueError, RuntimeError, websockets.exceptions.WebSocketException):
-                    return
-                at = time.time()
-                event = json.loads(raw)
-                if event.get("type") == "comment.created":
-                    arrivals.append((int(event["comment"]["author_id"].split("-")[1]), at))
-                elif event.get("type") == "comment.created_many":
-                    arrivals.extend((int(c["author_id"].split("-")[1]), at) for c in event["comments"])
-
-        await asyncio.gather(*(reader(ws) for ws in sockets))
-        for ws in sockets:
-            await ws.close()
+        readers = [asyncio.create_task(reader(ws)) for ws in sockets]
+        while time.monotonic() - last[0] < quiet:
+            await asyncio.sleep(0.2)
+        for task in readers:
+            task.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+        for at, raw in raw_arrivals:
+            event = json.loads(raw)
+            if event.get("type") == "comment.created":
+                arrivals.append((int(event["comment"]["author_id"].split("-")[1]), at))
+            elif event.get("type") == "comment.created_many":
+                arrivals.extend((int(c["author_id"].split("-")[1]), at) for c in event["comments"])
         results.put(arrivals)
+        for ws in sockets:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), 1)
 
     asyncio.run(main())
 

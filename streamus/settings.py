@@ -204,6 +204,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "streams-resume-orphan-shows": {"task": "streams.resume_orphan_shows", "schedule": 30.0},
     # Platform access tokens (YouTube ~1 h, Twitch ~4 h) are refreshed before they expire.
     "destinations-refresh-platform-tokens": {"task": "destinations.refresh_platform_tokens", "schedule": 600.0},
+    # Every live show has a chat ingest runner (a Redis lease keeps it to one; slices chain themselves).
+    "engagement-kick-ingest": {"task": "engagement.kick_ingest", "schedule": 30.0},
 }
 
 # --- LiveKit ----------------------------------------------------------------

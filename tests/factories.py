@@ -40,6 +40,7 @@ class StreamFactory(factory.django.DjangoModelFactory):
 class DestinationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = StreamDestination
+        skip_postgeneration_save = True  # the stream_key hook saves
 
     stream = factory.SubFactory(StreamFactory)
     platform = "custom"

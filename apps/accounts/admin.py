@@ -50,3 +50,8 @@ class UserAdmin(DjangoUserAdmin):
     @admin.display(description="streams", ordering="_stream_count")
     def stream_count(self, obj: Any) -> int:
         return getattr(obj, "_stream_count", 0)
+
+
+admin.site.site_header = "StreamUs admin"
+admin.site.site_title = "StreamUs admin"
+admin.site.index_title = "Creators, streams and everything they own"

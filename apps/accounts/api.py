@@ -14,6 +14,8 @@ Two ways to carry the tokens, chosen by the client:
   /auth/refresh and /auth/logout. A browser page cannot use bearer mode to
   lift the cookie tokens: refresh in bearer mode reads only the body.
 
+Refresh and logout in cookie mode need the CSRF token too.
+
 Every refresh token works once: refresh blacklists it and returns a new pair;
 replaying it answers 401. Logout blacklists the refresh token. Access tokens
 are short-lived (SIMPLE_JWT ACCESS_TOKEN_LIFETIME) and not revocable.
@@ -39,6 +41,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
+from apps.accounts.authentication import JWTCookieAuthentication
 from apps.core import ratelimit
 from apps.core.api import request_user
 
@@ -99,6 +102,15 @@ def _pair_response(request: Request, user: User, pair: tokens.TokenPair) -> Resp
     return response
 
 
+def _refresh_cookie(request: Request) -> str:
+    """The refresh cookie, once the request proves it comes from our pages (CSRF token)."""
+    raw = request.COOKIES.get(settings.JWT_REFRESH_COOKIE, "")
+    if raw:
+        # SameSite=Lax already keeps the cookie off cross-site posts; the token covers same-site ones too.
+        JWTCookieAuthentication().enforce_csrf(request)
+    return raw
+
+
 class _PublicAuthApi(APIView):
     # No authentication: a stale or foreign cookie must not turn login into a 401.
     authentication_classes: list = []
@@ -138,9 +150,8 @@ class LoginApi(_PublicAuthApi):
             email=serializer.validated_data["email"].strip().lower(),
             password=serializer.validated_data["password"],
         )
-        if user is None:
+        if not isinstance(user, User):
             raise exceptions.AuthenticationFailed("The email or password is incorrect.")
-        assert isinstance(user, User)
         update_last_login(User, user)
         return _pair_response(request, user, tokens.issue_pair(user))
 
@@ -158,7 +169,7 @@ class RefreshApi(_PublicAuthApi):
             serializer.is_valid(raise_exception=True)
             raw = serializer.validated_data.get("refresh", "")
         else:
-            raw = request.COOKIES.get(settings.JWT_REFRESH_COOKIE, "")
+            raw = _refresh_cookie(request)
         if not raw:
             raise exceptions.NotAuthenticated("No refresh token.")
         user, pair = tokens.rotate(raw)
@@ -171,7 +182,7 @@ class LogoutApi(_PublicAuthApi):
         if _bearer_mode(request):
             raw = str(request.data.get("refresh", "")) if isinstance(request.data, dict) else ""
         else:
-            raw = request.COOKIES.get(settings.JWT_REFRESH_COOKIE, "")
+            raw = _refresh_cookie(request)
         if raw:
             tokens.revoke(raw)
         response = Response(status=status.HTTP_204_NO_CONTENT)

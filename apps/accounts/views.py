@@ -23,6 +23,10 @@ from apps.core import ratelimit
 
 from .forms import EmailLoginForm, SignUpForm
 
+# Accounts per client address per hour: enough for a family or an office, not for a bot.
+SIGNUPS_PER_HOUR = 10
+SIGNUP_WINDOW_SECONDS = 3600
+
 
 @sensitive_post_parameters("password")
 @csrf_protect
@@ -30,7 +34,14 @@ from .forms import EmailLoginForm, SignUpForm
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)
-    form = SignUpForm(request.POST or None)
+    form = SignUpForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and not ratelimit.hit(
+        f"signup:{ratelimit.client_ip(request)}", SIGNUPS_PER_HOUR, SIGNUP_WINDOW_SECONDS
+    ):
+        form.is_valid()  # keep what was typed on the page
+        form.errors.clear()
+        form.add_error(None, "Too many accounts were created from your network. Try again in an hour.")
+        return render(request, "accounts/signup.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")

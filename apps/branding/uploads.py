@@ -148,14 +148,22 @@ def clean_image(upload: IO[bytes], *, size: int | None = None) -> CleanImage:
             raise _refuse("The image file is damaged or truncated.", "corrupt") from exc
 
     content_type, extension = FORMATS[fmt]
-    out = io.BytesIO()
     if fmt == "JPEG":
-        upright.convert("RGB").save(out, "JPEG", quality=92, optimize=True)
+        mode = "RGB"
     elif fmt == "PNG":
         mode = "RGBA" if upright.mode in {"RGBA", "LA", "P", "PA"} or "transparency" in upright.info else "RGB"
-        upright.convert(mode).save(out, "PNG", optimize=True)
     else:
-        upright.convert("RGBA").save(out, "WEBP", quality=92, method=4)
+        mode = "RGBA"
+    pixels = upright.convert(mode)
+    # Pillow writes some of `info` back on save (JPEG comments, ICC profiles, DPI): keep pixels only.
+    pixels.info = {}
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        pixels.save(out, "JPEG", quality=92, optimize=True)
+    elif fmt == "PNG":
+        pixels.save(out, "PNG", optimize=True)
+    else:
+        pixels.save(out, "WEBP", quality=92, method=4)
     return CleanImage(
         content=out.getvalue(),
         content_type=content_type,

@@ -41,6 +41,7 @@ from .models import (
 from .platforms import CLIENTS, ErrorKind, LiveRequest, LiveSetup, PlatformClient, PlatformError, client_for
 from .platforms.base import pkce_pair
 from .platforms.facebook import FacebookClient
+from .services import destination_limit_check
 
 logger = logging.getLogger(__name__)
 
@@ -336,7 +337,12 @@ def platform_destination_create(
     if canvas:
         destination.canvas = canvas
     destination.full_clean()
-    destination.save()
+    with transaction.atomic():
+        # The tier's destinations-per-stream limit holds for connected channels too (stream row locked).
+        destination_limit_check(
+            stream=type(stream).objects.select_for_update().select_related("owner").get(pk=stream.pk)
+        )
+        destination.save()
     if stream.scheduled_start and stream.scheduled_start > timezone.now():
         # Where the platform supports it the broadcast exists from now on (viewers see it coming);
         # a failure is shown on the destination and retried at go-live.
@@ -458,33 +464,41 @@ def schedule_platform_destinations(*, stream: Any) -> list[PlatformResult]:
 def prepare_platform_destinations(*, stream: Any) -> list[PlatformResult]:
     """Before the pushers start: create each connected destination's platform side and store its ingest URL + key.
 
-    A destination already created at scheduling time is reused (Facebook's is switched to
-    LIVE_NOW). A failure marks that destination (status error, last_error) and the next
-    one is prepared anyway; the engine pushes only to destinations whose result is ok.
+    A failure marks that destination (status error, last_error) and the next one is
+    prepared anyway; the engine pushes only to destinations whose result is ok.
     """
-    results = []
-    for destination in _connected(stream):
-        client = client_for(destination.platform)
+    return [_prepare(destination) for destination in _connected(stream)]
 
-        def step(d: StreamDestination = destination, c: PlatformClient = client) -> PlatformResult:
-            assert d.account is not None
-            if d.platform_state == PlatformState.LIVE and d.has_stream_key:
-                # A media worker resuming a show after a crash: the platform side is already live.
-                return PlatformResult(d.pk, d.platform, ok=True, message=f"Still live on {c.label}.")
-            created = d.platform_state in (PlatformState.SCHEDULED, PlatformState.CREATED)
-            if created and d.platform_broadcast_id and d.has_stream_key:
-                if d.platform_state == PlatformState.SCHEDULED and isinstance(c, FacebookClient):
-                    _with_token(d.account, lambda token: c.go_live_now(access_token=token, setup=_setup_of(d)))
-                _store_setup(d, LiveSetup())
-            else:
-                setup = _with_token(
-                    d.account, lambda token: c.create_live(access_token=token, request=_live_request(d))
-                )
-                _store_setup(d, setup)
-            return PlatformResult(d.pk, d.platform, ok=True, message=f"Ready on {c.label}.")
 
-        results.append(_guarded(destination, step))
-    return results
+def prepare_platform_destination(*, destination: StreamDestination) -> PlatformResult:
+    """The same for one destination (added while the show is live). Custom RTMP destinations are always ok."""
+    if destination.account_id is None:
+        return PlatformResult(destination.pk, destination.platform, ok=True)
+    fresh = StreamDestination.objects.select_related("account", "stream").get(pk=destination.pk)
+    return _prepare(fresh)
+
+
+def _prepare(destination: StreamDestination) -> PlatformResult:
+    """Reuse what exists (scheduled earlier, or a resumed show), else create the platform side."""
+    client = client_for(destination.platform)
+
+    def step(d: StreamDestination = destination, c: PlatformClient = client) -> PlatformResult:
+        assert d.account is not None
+        if d.platform_state == PlatformState.LIVE and d.has_stream_key:
+            # A media worker resuming a show after a crash: the platform side is already live.
+            return PlatformResult(d.pk, d.platform, ok=True, message=f"Still live on {c.label}.")
+        created = d.platform_state in (PlatformState.SCHEDULED, PlatformState.CREATED)
+        if created and d.platform_broadcast_id and d.has_stream_key:
+            if d.platform_state == PlatformState.SCHEDULED and isinstance(c, FacebookClient):
+                # Created for later as SCHEDULED_UNPUBLISHED: switch it to LIVE_NOW.
+                _with_token(d.account, lambda token: c.go_live_now(access_token=token, setup=_setup_of(d)))
+            _store_setup(d, LiveSetup())
+        else:
+            setup = _with_token(d.account, lambda token: c.create_live(access_token=token, request=_live_request(d)))
+            _store_setup(d, setup)
+        return PlatformResult(d.pk, d.platform, ok=True, message=f"Ready on {c.label}.")
+
+    return _guarded(destination, step)
 
 
 def advance_platform_destinations(*, stream: Any) -> list[PlatformResult]:
@@ -564,47 +578,70 @@ def broadcast_finish(*, stream: Any) -> None:
 
 
 class PlatformGoLiveWatcher:
-    """While video flows, moves broadcasts waiting for it to live (YouTube `transition`), on its own thread.
+    """While the show runs, moves broadcasts waiting for video to live (YouTube `transition`), on its own thread.
 
-    Polls `advance_platform_destinations` every `poll_seconds` until nothing waits,
-    the show stops, or `give_up_seconds` pass (YouTube normally sees video within
-    seconds; a stream that never becomes active is shown on the destination).
+    Every `poll_seconds` it looks for connected destinations in the `created` state
+    (one query) and, when there are some, runs one `advance_platform_destinations`
+    step. Destinations added while live are picked up too. One that waits longer than
+    `give_up_seconds` (YouTube normally sees video within seconds) is marked failed
+    with an explanation, so a broken ingest does not burn API quota all show long.
     """
 
     POLL_SECONDS = 5.0
     GIVE_UP_SECONDS = 15 * 60.0
 
-    def __init__(self, stream_id: int, *, poll_seconds: float = POLL_SECONDS, give_up_seconds: float = GIVE_UP_SECONDS):
+    def __init__(self, stream_id: int, *, poll_seconds: float | None = None, give_up_seconds: float | None = None):
         self.stream_id = stream_id
-        self.poll_seconds = poll_seconds
-        self.give_up_seconds = give_up_seconds
+        self.poll_seconds = self.POLL_SECONDS if poll_seconds is None else poll_seconds
+        self.give_up_seconds = self.GIVE_UP_SECONDS if give_up_seconds is None else give_up_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._first_seen: dict[int, float] = {}
 
     def start(self) -> PlatformGoLiveWatcher:
-        if StreamDestination.objects.filter(
-            stream_id=self.stream_id, enabled=True, account__isnull=False, platform_state=PlatformState.CREATED
-        ).exists():
-            self._thread = threading.Thread(target=self._run, name=f"platform-live-{self.stream_id}", daemon=True)
-            self._thread.start()
+        self._thread = threading.Thread(target=self._run, name=f"platform-live-{self.stream_id}", daemon=True)
+        self._thread.start()
         return self
 
     def _run(self) -> None:
-        from apps.streams.models import Stream
-
-        deadline = time.monotonic() + self.give_up_seconds
         try:
-            while not self._stop.wait(self.poll_seconds) and time.monotonic() < deadline:
-                stream = Stream.objects.filter(pk=self.stream_id).first()
-                if stream is None:
-                    return
-                advance_platform_destinations(stream=stream)
-                if not pending_platform_destinations(stream=stream):
-                    return
+            while not self._stop.wait(self.poll_seconds):
+                self.step()
         except Exception:  # a watcher bug must not reach the show
             logger.exception("platform go-live watcher failed", extra={"stream_id": self.stream_id})
         finally:
             connection.close()  # this thread's own database connection
+
+    def step(self) -> bool:
+        """One poll; True when a destination was advanced or given up on."""
+        from apps.streams.models import Stream
+
+        waiting = list(
+            StreamDestination.objects.filter(
+                stream_id=self.stream_id, enabled=True, account__isnull=False, platform_state=PlatformState.CREATED
+            ).values_list("pk", "platform")
+        )
+        now = time.monotonic()
+        expired = []
+        for pk, platform in waiting:
+            if now - self._first_seen.setdefault(pk, now) > self.give_up_seconds:
+                expired.append((pk, platform))
+        for pk, platform in expired:
+            label = client_for(platform).label
+            minutes = round(self.give_up_seconds / 60)
+            StreamDestination.objects.filter(pk=pk).update(
+                status=StreamDestination.Status.ERROR,
+                platform_state=PlatformState.FAILED,
+                last_error=(
+                    f"{label} did not receive the video within {minutes} minutes, so the broadcast was not "
+                    "started there. Check this destination's health, then remove and add it again."
+                ),
+            )
+        if len(waiting) == len(expired):
+            return bool(expired)
+        stream = Stream.objects.filter(pk=self.stream_id).first()
+        advanced = advance_platform_destinations(stream=stream) if stream is not None else []
+        return bool(advanced or expired)
 
     def stop(self, timeout: float = 15.0) -> None:
         self._stop.set()

@@ -43,7 +43,7 @@ def _owned_destination(request: HttpRequest, pk: int) -> StreamDestination:
 @with_user_timezone
 def destination_create(request: HttpRequest, stream_pk: int) -> HttpResponse:
     stream = get_owned_or_404(Stream.objects.all(), request.user, pk=stream_pk)
-    form = DestinationForm(request.POST or None)
+    form = DestinationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             destination = services.destination_create(stream=stream, by=request.user, **form.service_kwargs())  # type: ignore[arg-type]
@@ -72,7 +72,7 @@ def destination_row(request: HttpRequest, pk: int) -> HttpResponse:
 @with_user_timezone
 def destination_edit(request: HttpRequest, pk: int) -> HttpResponse:
     destination = _owned_destination(request, pk)
-    form = DestinationForm(request.POST or None, destination=destination)
+    form = DestinationForm(request.POST if request.method == "POST" else None, destination=destination)
     if request.method == "POST" and form.is_valid():
         try:
             destination = services.destination_update(

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.template.defaultfilters import filesizeformat
 
-from .models import MediaClip, UploadSession
+from .models import MediaClip, Playlist, PlaylistItem, UploadSession
 
 
 @admin.register(MediaClip)
@@ -65,3 +65,25 @@ class UploadSessionAdmin(admin.ModelAdmin):
     @admin.display(description="total")
     def total(self, obj: UploadSession) -> str:
         return filesizeformat(obj.total_bytes) if obj.total_bytes is not None else "growing"
+
+
+class PlaylistItemInline(admin.TabularInline):
+    model = PlaylistItem
+    extra = 0
+    raw_id_fields = ("clip",)
+    ordering = ("position",)
+
+
+@admin.register(Playlist)
+class PlaylistAdmin(admin.ModelAdmin):
+    list_display = ("name", "owner", "updated_at")
+    search_fields = ("name", "owner__email")
+    raw_id_fields = ("owner",)
+    inlines = (PlaylistItemInline,)
+
+
+@admin.register(PlaylistItem)
+class PlaylistItemAdmin(admin.ModelAdmin):
+    list_display = ("playlist", "position", "clip")
+    raw_id_fields = ("playlist", "clip")
+    list_select_related = ("playlist", "clip")

@@ -131,3 +131,39 @@ class UploadSession(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+
+class PlaylistQuerySet(models.QuerySet["Playlist"]):
+    def owned_by(self, user: Any) -> PlaylistQuerySet:
+        return self.filter(owner=user)
+
+
+class Playlist(models.Model):
+    """Clips played one after another into a show."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="playlists")
+    name = models.CharField(max_length=80)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PlaylistQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="unique_playlist_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlaylistItem(models.Model):
+    playlist = models.ForeignKey(Playlist, on_delete=models.CASCADE, related_name="items")
+    # Deleting a clip takes it out of its playlists.
+    clip = models.ForeignKey(MediaClip, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["playlist", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.playlist} #{self.position}"

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from apps.core.ownership import owned
 
 from . import media
-from .models import MediaClip
+from .models import MediaClip, Playlist
 
 MEZZANINE_SAMPLE_RATE = 48000
 MEZZANINE_CHANNELS = 2
@@ -34,3 +34,12 @@ def clip_source(clip: MediaClip) -> dict[str, Any]:
         "sample_rate": MEZZANINE_SAMPLE_RATE,
         "channels": MEZZANINE_CHANNELS,
     }
+
+
+def playlist_sources(playlist: Playlist) -> list[dict[str, Any]]:
+    """The playlist's clips in play order, as `clip_source` gives them."""
+    return [clip_source(item.clip) for item in playlist.items.select_related("clip")]
+
+
+def playlist_duration(playlist: Playlist) -> float:
+    return sum(item.clip.duration_seconds for item in playlist.items.select_related("clip"))

@@ -34,7 +34,7 @@ from apps.recordings.models import Recording
 from apps.streams.models import Guest, Stream
 
 from . import media
-from .models import MediaClip, UploadSession
+from .models import MediaClip, Playlist, PlaylistItem, UploadSession
 from .quota import human_bytes, quota_check
 
 logger = logging.getLogger(__name__)
@@ -493,3 +493,59 @@ def upload_sweep_stale(*, idle: timedelta = STALE_UPLOAD) -> int:
         upload_abort(session=session, by=None)
         swept += 1
     return swept
+
+
+# --- playlists -------------------------------------------------------------------
+
+MAX_PLAYLIST_CLIPS = 100
+
+
+def _playlist_clips(owner: User, clip_ids: list[int]) -> list[MediaClip]:
+    if len(clip_ids) > MAX_PLAYLIST_CLIPS:
+        raise ValidationError({"clips": f"A playlist holds at most {MAX_PLAYLIST_CLIPS} clips."})
+    clips = {c.pk: c for c in MediaClip.objects.filter(owner=owner, pk__in=clip_ids)}
+    missing = [pk for pk in clip_ids if pk not in clips]
+    if missing:
+        raise ValidationError({"clips": "Choose clips from your own library."})
+    not_ready = [clips[pk].title for pk in clip_ids if not clips[pk].is_ready]
+    if not_ready:
+        raise ValidationError({"clips": f"Only processed clips can be played: {', '.join(not_ready)}."})
+    return [clips[pk] for pk in clip_ids]
+
+
+def _set_items(playlist: Playlist, clips: list[MediaClip]) -> None:
+    playlist.items.all().delete()
+    PlaylistItem.objects.bulk_create(
+        PlaylistItem(playlist=playlist, clip=clip, position=n) for n, clip in enumerate(clips)
+    )
+
+
+@transaction.atomic
+def playlist_create(*, owner: User, name: str, clip_ids: list[int]) -> Playlist:
+    """A named, ordered list of the owner's processed clips (the same clip may repeat)."""
+    playlist = Playlist(owner=owner, name=(name or "").strip())
+    playlist.full_clean(validate_constraints=False)
+    if Playlist.objects.filter(owner=owner, name__iexact=playlist.name).exists():
+        raise ValidationError({"name": "You already have a playlist with this name."})
+    clips = _playlist_clips(owner, clip_ids)
+    if not clips:
+        raise ValidationError({"clips": "Choose at least one clip."})
+    playlist.save()
+    _set_items(playlist, clips)
+    return playlist
+
+
+@transaction.atomic
+def playlist_set_clips(*, playlist: Playlist, by: User | None, clip_ids: list[int]) -> Playlist:
+    """Replace the playlist's clips with `clip_ids`, in that order (add, remove and reorder in one call)."""
+    ensure_owner(playlist.owner_id, by)
+    playlist = Playlist.objects.select_for_update().select_related("owner").get(pk=playlist.pk)
+    _set_items(playlist, _playlist_clips(playlist.owner, clip_ids))
+    playlist.save(update_fields=["updated_at"])
+    return playlist
+
+
+@transaction.atomic
+def playlist_delete(*, playlist: Playlist, by: User | None) -> None:
+    ensure_owner(playlist.owner_id, by)
+    playlist.delete()

@@ -10,6 +10,9 @@ urlpatterns = [
     path("clips/<int:pk>/thumbnail", views.clip_thumbnail, name="clip_thumbnail"),
     path("clips/<int:pk>/rename/", views.clip_rename, name="clip_rename"),
     path("clips/<int:pk>/delete/", views.clip_delete, name="clip_delete"),
+    path("playlists/", views.playlist_create, name="playlist_create"),
+    path("playlists/<int:pk>/edit/", views.playlist_edit, name="playlist_edit"),
+    path("playlists/<int:pk>/delete/", views.playlist_delete, name="playlist_delete"),
     # studio guests' local recordings (no account; the session holds their seat)
     path("guest-uploads/<int:stream_id>/", guest_views.guest_upload_create, name="guest_upload_create"),
     path("guest-uploads/session/<uuid:pk>/", guest_views.guest_upload, name="guest_upload"),

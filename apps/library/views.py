@@ -13,7 +13,7 @@ from apps.core.ownership import get_owned_or_404, owned
 
 from . import services
 from .files import serve_user_file, wants_download
-from .models import MediaClip
+from .models import MediaClip, Playlist
 from .quota import storage_usage
 
 INVALID = 422
@@ -23,7 +23,14 @@ INVALID = 422
 @login_required
 def clip_list(request: HttpRequest) -> HttpResponse:
     clips = owned(MediaClip.objects.all(), request.user)
-    return render(request, "library/clip_list.html", {"clips": clips, "usage": storage_usage(request.user)})
+    playlists = owned(Playlist.objects.prefetch_related("items__clip"), request.user)
+    context = {
+        "clips": clips,
+        "ready_clips": [c for c in clips if c.is_ready],
+        "playlists": playlists,
+        "usage": storage_usage(request.user),
+    }
+    return render(request, "library/clip_list.html", context)
 
 
 @require_GET
@@ -71,4 +78,60 @@ def clip_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         return HttpResponse("")
     messages.success(request, f"“{clip.title}” deleted.")
+    return redirect("library:clips")
+
+
+# --- playlists -------------------------------------------------------------------
+
+
+def _clip_ids(values: list[str]) -> list[int]:
+    return [int(v) for v in values if v.isdigit()]
+
+
+@require_POST
+@login_required
+def playlist_create(request: HttpRequest) -> HttpResponse:
+    try:
+        playlist = services.playlist_create(
+            owner=request.user,  # type: ignore[arg-type]
+            name=request.POST.get("name", ""),
+            clip_ids=_clip_ids(request.POST.getlist("clips")),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Playlist “{playlist.name}” saved.")
+    return redirect("library:clips")
+
+
+@require_POST
+@login_required
+def playlist_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move a clip up, or take it out: the new order goes to playlist_set_clips in one call."""
+    playlist = get_owned_or_404(Playlist.objects.all(), request.user, pk=pk)
+    ids = list(playlist.items.values_list("clip_id", flat=True))
+    try:
+        index = int(request.POST.get("index", ""))
+        if not 0 <= index < len(ids):
+            raise ValueError(index)
+    except ValueError:
+        messages.error(request, "That clip is no longer in the playlist.")
+        return redirect("library:clips")
+    if request.POST.get("action") == "up" and index > 0:
+        ids[index - 1], ids[index] = ids[index], ids[index - 1]
+    elif request.POST.get("action") == "remove":
+        del ids[index]
+    try:
+        services.playlist_set_clips(playlist=playlist, by=request.user, clip_ids=ids)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("library:clips")
+
+
+@require_POST
+@login_required
+def playlist_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    playlist = get_owned_or_404(Playlist.objects.all(), request.user, pk=pk)
+    services.playlist_delete(playlist=playlist, by=request.user)  # type: ignore[arg-type]
+    messages.success(request, f"Playlist “{playlist.name}” deleted.")
     return redirect("library:clips")

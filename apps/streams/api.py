@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,7 +34,13 @@ def join_url(token: str) -> str:
 
 
 class StreamListApi(APIView):
-    @extend_schema(responses=StreamOutputSerializer(many=True), operation_id="streams_list")
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=Stream.Status.values, description="Only streams in this state")
+        ],
+        responses=StreamOutputSerializer(many=True),
+        operation_id="streams_list",
+    )
     def get(self, request: Request) -> Response:
         streams = owned(Stream.objects.all(), request.user)
         state = request.query_params.get("status")

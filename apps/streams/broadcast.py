@@ -23,6 +23,7 @@ Services (keyword-only, raise ValidationError):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -48,7 +49,7 @@ from apps.accounts.tiers import limits_for
 from apps.core.logging import register_secret, unregister_secret
 from apps.core.ownership import ensure_owner
 from apps.destinations import netguard, platform_services
-from apps.destinations.models import StreamDestination
+from apps.destinations.models import Canvas, StreamDestination
 from apps.recordings.models import Recording
 from apps.streams.models import Stream
 from workers.broadcast.capacity import CapacityError, choose_encoder
@@ -109,7 +110,7 @@ def broadcast_check(*, stream: Stream) -> str:
         )
         raise ValidationError({"resolution": message}, code="tier_limit")
     try:
-        return choose_encoder(width, height, fps)
+        return choose_encoder(width, height, fps, canvases=2 if stream.vertical_canvas else 1)
     except CapacityError as exc:
         raise ValidationError({"resolution": str(exc)}, code="capacity") from exc
 
@@ -165,6 +166,12 @@ def destination_add_live(*, destination: StreamDestination, by: Any) -> None:
         raise ValidationError({"status": "The stream is not live; the destination starts when it goes live."})
     if not destination.enabled:
         raise ValidationError({"enabled": "Enable the destination first."})
+    if destination.account_id is not None:
+        # A connected channel: create its platform side and fetch ingest + key before the pusher starts.
+        prepared = platform_services.prepare_platform_destination(destination=destination)
+        if not prepared.ok:
+            raise ValidationError({"destination": prepared.message})
+        destination.refresh_from_db()
     _check_destination_host(destination)
     _send_control(stream.pk, {"op": "add", "id": destination.pk})
 
@@ -364,19 +371,33 @@ def run_show(
         # Connected channels (YouTube/Twitch/Facebook): create the platform side and fetch ingest + key;
         # a platform that fails is marked on its destination and skipped, the others go live.
         skip = platform_services.broadcast_prepare(stream=stream)
-        specs = [destination_spec(d) for d in stream.destinations.filter(enabled=True).exclude(pk__in=skip)]
-        secrets = [s.key for s in specs]
-        source = (source_factory or default_source)(stream, config)
+        destinations = list(stream.destinations.filter(enabled=True).exclude(pk__in=skip))
         health = HealthPublisher(stream_id)
-        session = BroadcastSession(config, source, host_check=_host_check, on_health=health)
-        session.start(specs)
+        # One encode per canvas: the landscape program (recorded) always; the vertical 9:16 program only
+        # when the stream asks for it, for the destinations that chose it.
+        configs = {Canvas.LANDSCAPE: config}
+        if stream.vertical_canvas:
+            configs[Canvas.VERTICAL] = dataclasses.replace(config, width=height, height=width, recording_path=None)
+        sessions: dict[str, BroadcastSession] = {}
+        for canvas, canvas_config in configs.items():
+            source = (source_factory or default_source)(stream, canvas_config)
+            sessions[canvas] = BroadcastSession(canvas_config, source, host_check=_host_check, on_health=health)
+        session = sessions[Canvas.LANDSCAPE]
+        for canvas_session in sessions.values():
+            # A vertical destination on a stream without the vertical program gets the landscape one.
+            specs = [destination_spec(d) for d in destinations if (sessions.get(d.canvas) or session) is canvas_session]
+            secrets += [s.key for s in specs]
+            canvas_session.start(specs)
         watcher = platform_services.PlatformGoLiveWatcher(stream_id).start()  # YouTube: live once video is seen
-        log.info("Show %s is on air with %d destination(s).", stream_id, len(specs))
+        log.info("Show %s is on air with %d destination(s).", stream_id, len(destinations))
         if on_started:
             on_started(session)
         try:
-            outcome = _control_loop(r, lock, stream, session, secrets)
+            outcome = _control_loop(r, lock, stream, sessions, secrets)
         finally:
+            for other in sessions.values():
+                if other is not session:
+                    other.stop()
             path = session.stop()
             watcher.stop()
             if path is not None and path.exists() and path.stat().st_size > 0:
@@ -392,7 +413,9 @@ def run_show(
         close_old_connections()
 
 
-def _control_loop(r: redis.Redis, lock: ShowLock, stream: Stream, session: BroadcastSession, secrets: list[str]) -> str:
+def _control_loop(
+    r: redis.Redis, lock: ShowLock, stream: Stream, sessions: dict[str, BroadcastSession], secrets: list[str]
+) -> str:
     stream_id = stream.pk
     next_status_check = time.monotonic() + STATUS_CHECK_SECONDS
     while True:
@@ -411,9 +434,10 @@ def _control_loop(r: redis.Redis, lock: ShowLock, stream: Stream, session: Broad
                 if destination is not None and destination.enabled:
                     spec = destination_spec(destination)
                     secrets.append(spec.key)
-                    session.add_destination(spec)
+                    sessions.get(destination.canvas, sessions[Canvas.LANDSCAPE]).add_destination(spec)
             elif op == "remove":
-                if session.remove_destination(int(command.get("id", 0))):
+                destination_id = int(command.get("id", 0))
+                if any(s.remove_destination(destination_id) for s in sessions.values()):
                     StreamDestination.objects.filter(pk=command.get("id")).update(
                         status=StreamDestination.Status.DISCONNECTED
                     )
@@ -423,7 +447,7 @@ def _control_loop(r: redis.Redis, lock: ShowLock, stream: Stream, session: Broad
             next_status_check = time.monotonic() + STATUS_CHECK_SECONDS
             if not Stream.objects.filter(pk=stream_id, status=Stream.Status.LIVE).exists():
                 return "ended"
-        if not session.running:
+        if not all(s.running for s in sessions.values()):
             return "crashed"
 
 

@@ -246,7 +246,8 @@ def build_state(stream_id: int, role: str, guest_id: int | None, online: set[str
     guests = Guest.objects.filter(stream=stream, revoked_at__isnull=True, joined_at__isnull=False)
     host = host_payload(stream, online=host_identity(stream) in online)
     participants = [host] + [guest_payload(g, online=g.identity in online) for g in guests]
-    you = host if role == HOST else next((p for p in participants if p["guest_id"] == guest_id), None)
+    mine: list[dict[str, Any] | None] = [p for p in participants if p["guest_id"] == guest_id]
+    you = host if role == HOST else (mine or [None])[0]
     state: dict[str, Any] = {
         "type": "state.full",
         "role": role,
@@ -351,7 +352,8 @@ class StudioConsumer(AsyncJsonWebsocketConsumer):
         self.identity = None
         self.groups_joined: list[str] = []
         self.chat_times: deque[float] = deque(maxlen=CHAT_BURST)
-        self.redis: aioredis.Redis | None = None
+        # Any: redis-py's asyncio stubs type commands as "Awaitable[T] | T".
+        self.redis: Any = None
         self.auth_timer: asyncio.TimerHandle | None = None
         await self.accept()
         result = await database_sync_to_async(_authenticate_session)(
@@ -424,7 +426,7 @@ class StudioConsumer(AsyncJsonWebsocketConsumer):
             if count < 0 or (delta > 0 and count < 1):
                 # Redis restarted under us and lost the earlier count.
                 count = max(delta, 0)
-                await self.redis.hset(key, self.identity, count)
+                await self.redis.hset(key, self.identity, str(count))
             await self.redis.expire(key, REDIS_TTL_SECONDS)
             return count > 0
         except (aioredis.RedisError, OSError):
@@ -549,7 +551,7 @@ class StudioConsumer(AsyncJsonWebsocketConsumer):
 
     async def do_self_mute(self, content: dict[str, Any]) -> None:
         def mute() -> dict[str, Any]:
-            guest = Guest.objects.select_related("stream").get(pk=self.guest_id)
+            guest = Guest.objects.select_related("stream").get(pk=int(self.guest_id or 0))
             guest = studio_services.guest_set_media(
                 guest=guest, by=guest, audio=_opt_bool(content, "audio"), video=_opt_bool(content, "video")
             )
@@ -569,6 +571,9 @@ class StudioConsumer(AsyncJsonWebsocketConsumer):
 
         def share(previous: str | None) -> str | None:
             stream = Stream.objects.select_related("owner").get(pk=self.stream_id)
+            if on and self.guest_id is not None and not Guest.objects.filter(pk=self.guest_id, on_stage=True).exists():
+                # The host decides what goes on air: a guest waiting backstage cannot take the program over.
+                raise ValidationError("Only people on stage can share their screen; the host brings you on stage.")
             current = (stream.scene or {}).get("layout") or stream.layout
             sharer = (stream.scene or {}).get("screen_share")
             if on:
@@ -615,7 +620,7 @@ class StudioConsumer(AsyncJsonWebsocketConsumer):
             await self._broadcast("participant.updated", participant=host)
 
     async def do_guest_stage(self, content: dict[str, Any]) -> None:
-        def stage() -> tuple[dict[str, Any], dict[str, Any]]:
+        def stage() -> dict[str, Any]:
             guest = self._guest(content)
             if content.get("on_stage"):
                 guest = services.guest_bring_on_stage(guest=guest, by=self._owner())
@@ -652,7 +657,7 @@ class StudioConsumer(AsyncJsonWebsocketConsumer):
         await self._broadcast("participant.updated", participant=participant)
 
     async def do_guest_remove(self, content: dict[str, Any]) -> None:
-        def remove() -> tuple[Guest, dict[str, Any]]:
+        def remove() -> Guest:
             guest = services.guest_revoke(guest=self._guest(content), by=self._owner())
             # Revoked first (above), so a failing SFU call cannot leave the invite usable.
             _rtc_call("rtc_remove_participant", stream=guest.stream, by=self._owner(), identity=guest.identity)

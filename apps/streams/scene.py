@@ -179,7 +179,7 @@ def scene_state(stream: Stream, sizes: Sizes | None = None) -> dict[str, Any]:
 # --- writing ------------------------------------------------------------------------------
 
 
-def _clean(stream: Stream, changes: dict[str, Any], stage_ids: set[str]) -> dict[str, Any]:
+def _clean(stream: Stream, changes: dict[str, Any], studio_ids: set[str]) -> dict[str, Any]:
     scene: dict[str, Any] = dict(stream.scene or {})
     if "layout" in changes:
         if changes["layout"] not in engine.LAYOUTS:
@@ -200,7 +200,7 @@ def _clean(stream: Stream, changes: dict[str, Any], stage_ids: set[str]) -> dict
             scene[flag] = bool(changes[flag])
     if "screen_share" in changes:
         sharer = changes["screen_share"] or None
-        if sharer is not None and sharer not in stage_ids | {host_identity(stream)}:
+        if sharer is not None and sharer not in studio_ids | {host_identity(stream)}:
             raise ValidationError({"screen_share": "Only someone in this studio can share their screen."})
         scene["screen_share"] = sharer
     if "positions" in changes:
@@ -286,11 +286,10 @@ def scene_set(*, stream: Stream, by: User | None, on_stage: list[str] | None = N
     if on_stage is not None:
         scene["stage_order"] = _set_stage(stream, by, [str(i) for i in on_stage])
         scene["host_on_stage"] = host_identity(stream) in on_stage
-    stage_ids = set(scene.get("stage_order") or []) | {
-        g.identity for g in Guest.objects.filter(stream=stream, on_stage=True)
-    }
+    # Anyone in this studio may present a screen, on stage or not (a producer sharing slides from backstage).
+    studio_ids = {g.identity for g in Guest.objects.filter(stream=stream).usable()}
     stream.scene = scene
-    stream.scene = _clean(stream, changes, stage_ids)
+    stream.scene = _clean(stream, changes, studio_ids)
     fields = ["scene", "updated_at"]
     if "layout" in changes:
         stream.layout = stream.scene["layout"]

@@ -145,7 +145,7 @@ def guest_join(request: HttpRequest, token: str) -> HttpResponse:
         try:
             guest = studio_services.guest_join(guest=guest, display_name=request.POST.get("display_name", ""))
         except ValidationError as exc:
-            if exc.code in {"revoked", "ended"}:
+            if getattr(exc, "code", None) in {"revoked", "ended"}:
                 return _refused(request, exc)
             error = " ".join(exc.messages)
         else:
@@ -174,7 +174,9 @@ def guest_rtc_token(request: HttpRequest) -> JsonResponse:
     try:
         guest, token = rtc.rtc_guest_token(invite_token=invite_token)
     except ValidationError as exc:
-        return JsonResponse({"error": " ".join(exc.messages)}, status=410 if exc.code != "invalid" else 403)
+        return JsonResponse(
+            {"error": " ".join(exc.messages)}, status=410 if getattr(exc, "code", None) != "invalid" else 403
+        )
     except PermissionDenied:
         return JsonResponse({"error": "This invite link does not work."}, status=403)
     if not _session_guest(request, guest):

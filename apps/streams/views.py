@@ -115,7 +115,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 @with_user_timezone
 def stream_create(request: HttpRequest) -> HttpResponse:
-    form = StreamForm(request.POST or None, owner=request.user)
+    form = StreamForm(request.POST if request.method == "POST" else None, owner=request.user)
     fragment = request.htmx  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         try:
@@ -152,7 +152,7 @@ def stream_row(request: HttpRequest, pk: int) -> HttpResponse:
 @with_user_timezone
 def stream_edit(request: HttpRequest, pk: int) -> HttpResponse:
     stream = _stream_with_counts(request.user, pk)
-    form = StreamForm(request.POST or None, owner=request.user, stream=stream)
+    form = StreamForm(request.POST if request.method == "POST" else None, owner=request.user, stream=stream)
     fragment = request.htmx  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         try:

@@ -5,7 +5,7 @@
 Builds a throwaway SQLite database with a demo creator and a few shows (through
 the same services the pages use), serves it with `manage.py runserver` on a free
 loopback port, logs in with headless Chromium (/usr/bin/chromium, driven by
-Playwright) and saves dashboard.png and stream.png next to this file.
+Playwright) and saves dashboard.png, stream.png and dashboard-phone.png next to this file.
 Needs Redis at REDIS_URL (rate limits and cache), as the site itself does.
 """
 
@@ -152,6 +152,9 @@ def main() -> None:
             page.screenshot(path=str(OUT / "dashboard.png"), full_page=True)
             page.goto(f"{base}/streams/{stream_id}/")
             page.screenshot(path=str(OUT / "stream.png"), full_page=True)
+            page.set_viewport_size({"width": 390, "height": 844})  # a phone
+            page.goto(f"{base}/")
+            page.screenshot(path=str(OUT / "dashboard-phone.png"), full_page=False)
             browser.close()
             if errors:
                 raise RuntimeError(f"console errors (CSP?): {errors}")

@@ -50,7 +50,11 @@ function onClick(event) {
   }
   const closeButton = event.target.closest("[data-dismiss]");
   if (closeButton) {
-    closeButton.closest(closeButton.dataset.dismiss)?.remove();
+    const target = closeButton.closest(closeButton.dataset.dismiss);
+    const parent = target?.parentElement;
+    target?.remove();
+    // Leave no stray whitespace behind so `:empty` panels collapse again.
+    if (parent && !parent.children.length) parent.textContent = "";
     return;
   }
   const menuButton = event.target.closest("[data-menu-toggle]");

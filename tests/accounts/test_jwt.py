@@ -102,7 +102,8 @@ def test_cookie_refresh_rotates_cookies_and_refuses_reuse(user, password):
     login(client, user, password)
     old_refresh = client.cookies[settings.JWT_REFRESH_COOKIE].value
     old_access = client.cookies[settings.JWT_ACCESS_COOKIE].value
-    response = client.post(REFRESH, format="json")
+    assert client.post(REFRESH, format="json").status_code == 403  # cookie mode needs the CSRF token
+    response = client.post(REFRESH, format="json", HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
     assert response.status_code == 200, response.content
     assert "refresh" not in response.json()
     assert response.cookies[settings.JWT_REFRESH_COOKIE].value != old_refresh
@@ -130,7 +131,8 @@ def test_logout_blacklists_and_clears_cookies(user, password):
     client = APIClient(enforce_csrf_checks=True)
     login(client, user, password)
     refresh = client.cookies[settings.JWT_REFRESH_COOKIE].value
-    response = client.post(LOGOUT, format="json")
+    assert client.post(LOGOUT, format="json").status_code == 403  # no CSRF token: nothing happens
+    response = client.post(LOGOUT, format="json", HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
     assert response.status_code == 204
     assert response.cookies[settings.JWT_ACCESS_COOKIE].value == ""
     assert response.cookies[settings.JWT_REFRESH_COOKIE].value == ""

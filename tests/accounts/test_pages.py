@@ -168,3 +168,20 @@ def test_logged_in_user_is_sent_from_login_and_signup_to_the_dashboard(user_clie
         response = user_client.get(reverse(name))
         assert response.status_code == 302
         assert response["Location"] == reverse("dashboard")
+
+
+def test_signup_is_rate_limited_per_client(client, monkeypatch):
+    from apps.accounts import views
+
+    monkeypatch.setattr(views, "SIGNUPS_PER_HOUR", 2)
+    for n in range(2):
+        data = {"email": f"bulk{n}@example.com", "username": f"bulk{n}", "password": "a very good passphrase 9"}
+        assert client.post(reverse("accounts:signup"), data).status_code == 302
+        client.logout()
+    blocked = client.post(
+        reverse("accounts:signup"),
+        {"email": "bulk9@example.com", "username": "bulk9", "password": "a very good passphrase 9"},
+    )
+    assert blocked.status_code == 429
+    assert b"Too many accounts were created from your network" in blocked.content
+    assert not User.objects.filter(username="bulk9").exists()

@@ -97,6 +97,15 @@ def _upload_session() -> Model:
     return UploadSession.objects.create(owner=UserFactory(), purpose="clip", chunk_bytes=1024, total_bytes=4096)
 
 
+def _playlist_item() -> Model:
+    from apps.library.models import MediaClip, Playlist, PlaylistItem
+
+    owner = UserFactory()
+    playlist = Playlist.objects.create(owner=owner, name="Opening")
+    clip = MediaClip.objects.create(owner=owner, title="Intro", status="ready")
+    return PlaylistItem.objects.create(playlist=playlist, clip=clip, position=0)
+
+
 def _room_participant() -> Model:
     from apps.rtc.models import RoomParticipant
 
@@ -135,6 +144,8 @@ BUILDERS: dict[str, Callable[[], Model]] = {
     "engagement.blockedword": _blocked_word,
     "library.mediaclip": _media_clip,
     "library.uploadsession": _upload_session,
+    "library.playlist": lambda: _playlist_item().playlist,  # type: ignore[attr-defined]
+    "library.playlistitem": _playlist_item,
     "rtc.roomparticipant": _room_participant,
     "token_blacklist.outstandingtoken": _outstanding_token,
     "token_blacklist.blacklistedtoken": _blacklisted_token,

@@ -14,6 +14,7 @@ from tests.support.rtmp import (
     audio_stream,
     decode_all,
     ffprobe,
+    keyframe_times,
     packet_times,
     video_stream,
     wait_for,
@@ -65,6 +66,8 @@ def test_one_encode_reaches_three_destinations_and_survives_one_dying(make_sessi
         assert_continuous(times)
         assert len(times) >= 9 * FPS
         assert decode_all(flv[0]) >= 9 * FPS
+        keys = keyframe_times(flv[0])
+        assert len(keys) >= 4 and all(abs((b - a) - 2.0) < 0.05 for a, b in itertools.pairwise(keys))
 
     resumed = servers[1].recordings("key1")[1]
     assert video_stream(ffprobe(resumed))["codec_name"] == "h264"

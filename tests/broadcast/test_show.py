@@ -22,7 +22,7 @@ from apps.streams import broadcast
 from apps.streams.models import Stream
 from tests.factories import DestinationFactory, StreamFactory, UserFactory
 from tests.support.rtmp import audio_stream, decode_all, ffprobe, video_stream, wait_for
-from workers.broadcast.capacity import choose_encoder
+from workers.broadcast.capacity import CapacityError, choose_encoder
 
 pytestmark = [pytest.mark.media, pytest.mark.django_db(transaction=True)]
 
@@ -264,3 +264,22 @@ def test_going_live_refuses_a_show_this_worker_cannot_carry():
         stream_go_live(stream=stream, by=pro)
     stream.refresh_from_db()
     assert stream.status == Stream.Status.SCHEDULED  # refused before going live, not after
+
+
+def test_vertical_destinations_get_the_vertical_program(rtmp_servers):
+    (server,) = rtmp_servers(1)
+    stream = live_stream(vertical_canvas=True, recording_enabled=False)
+    DestinationFactory(stream=stream, rtmp_url=server.url, stream_key="wide", canvas="landscape")
+    DestinationFactory(stream=stream, rtmp_url=server.url, stream_key="tall", canvas="vertical")
+    show = ShowThread(stream.pk)
+    show.start()
+    assert show.started.wait(20)
+    wide, tall = server.wait_for_publish("wide"), server.wait_for_publish("tall")
+    broadcast.broadcast_stop(stream=stream, by=None)
+    show.join(10)
+    assert show.outcome == "stopped"
+    assert (video_stream(ffprobe(wide))["width"], video_stream(ffprobe(wide))["height"]) == (854, 480)
+    assert (video_stream(ffprobe(tall))["width"], video_stream(ffprobe(tall))["height"]) == (480, 854)
+    # Two canvases are two encodes: capacity counts both.
+    with pytest.raises(CapacityError, match="two canvases"):
+        choose_encoder(1920, 1080, 30, canvases=2, encoders=("libx264",), cores=2)

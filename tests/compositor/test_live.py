@@ -357,3 +357,64 @@ def test_each_source_arrives_at_the_simulcast_layer_its_tile_needs(livekit, user
         assert got.get(small.identity) == 320, f"the PiP window gets the lowest layer: {got}"
     finally:
         session.stop()
+
+
+def test_solo_custom_and_screen_share_layouts(show, livekit, user):
+    """The remaining layouts, with a real screen-share track (its own publication, source SCREENSHARE)."""
+    stream, people = show
+    red, green, blue = (people[n][0] for n in ("red", "green", "blue"))
+    yellow = (230, 220, 40)
+    people["blue"][1].publish(screen_colour=yellow)
+    Guest.objects.filter(pk__in=[red.pk, green.pk]).update(on_stage=True)
+    stream.scene = {"host_on_stage": False, "layout": "solo"}
+    stream.vertical_canvas = False
+    stream.save()
+    Guest.objects.filter(pk=green.pk).update(on_stage=False)
+    session = start_session(livekit, stream, state_for(stream, ("landscape",)))
+    session.programs.pop("vertical")
+    program = session.program("landscape")
+    try:
+        program.start()
+        reader = Reader(program)
+        # Solo: red fills the canvas.
+        reader.until(
+            lambda f: all(
+                near(region_yuv(f, {"x": x, "y": y, "w": 20, "h": 20}), rgb_to_yuv(RED))
+                for x, y in ((10, 10), (W - 30, 10), (10, H - 60), (W - 30, H - 60))
+            ),
+            what="solo red",
+        )
+        # Custom: green top-left quarter, red bottom-right quarter.
+        Guest.objects.filter(pk=green.pk).update(on_stage=True)
+        stream.scene = {
+            "host_on_stage": False,
+            "layout": "custom",
+            "positions": {green.identity: [0, 0, 0.5, 0.5], red.identity: [0.5, 0.5, 0.5, 0.5]},
+        }
+        stream.save()
+        session.set_scene(state_for(stream, ("landscape",)))
+        quarter = {"w": W // 2, "h": H // 2}
+        reader.until(
+            lambda f: near(region_yuv(f, {"x": 0, "y": 0, **quarter}), rgb_to_yuv(GREEN))
+            and near(region_yuv(f, {"x": W // 2, "y": H // 2, **quarter}), rgb_to_yuv(RED)),
+            what="custom positions",
+        )
+        # Screen share: blue presents from backstage; its screen (yellow) big, red and green in the sidebar.
+        stream.scene = {"host_on_stage": False, "layout": "screen_share", "screen_share": blue.identity}
+        stream.save()
+        state = state_for(stream, ("landscape",))
+        graph = state["canvases"]["landscape"]
+        session.set_scene(state)
+        boxes = tiles(graph)
+        share = boxes[f"{blue.identity}:screen"]
+        reader.until(
+            lambda f: near(region_yuv(f, share), rgb_to_yuv(yellow))
+            and near(region_yuv(f, boxes[red.identity]), rgb_to_yuv(RED))
+            and near(region_yuv(f, boxes[green.identity]), rgb_to_yuv(GREEN)),
+            what="screen share with sidebar",
+        )
+        assert f"{blue.identity}:screen:video" in session.subscribed
+        assert f"{blue.identity}:video" not in session.subscribed, "blue's camera is not on stage"
+        assert f"{blue.identity}:audio" not in session.subscribed, "nor its microphone"
+    finally:
+        session.stop()

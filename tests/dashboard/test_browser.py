@@ -91,4 +91,17 @@ def test_create_stream_and_destination_without_reloads(page, live_server, user, 
     page.get_by_text("Nowhere to go live yet").wait_for()
     assert not StreamDestination.objects.filter(stream=stream).exists()
     assert page.evaluate("window.__noReload") is True
+
+    # Back on the dashboard: open and cancel the create panel, then delete the stream (hx-confirm accepted).
+    page.click("text=Dashboard")
+    page.wait_for_url(f"{live_server.url}/")
+    page.evaluate("window.__noReload = true")
+    page.click("text=New stream")
+    page.locator("#stream-create form").wait_for()
+    page.click("#stream-create >> text=Cancel")
+    assert page.locator("#stream-create").inner_html() == ""
+    page.click(f"#stream-{stream.id} button[aria-label^='Delete']")
+    page.get_by_text("No streams yet").wait_for()
+    assert not Stream.objects.filter(pk=stream.pk).exists()
+    assert page.evaluate("window.__noReload") is True
     assert page.problems == []  # type: ignore[attr-defined]

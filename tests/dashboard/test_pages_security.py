@@ -102,3 +102,19 @@ def test_built_bundle_is_served_from_static():
     assert ".htmx-indicator" in css
     assert "--primary" in css
     assert "@import" not in css  # esbuild inlined every import
+
+
+def test_missing_pages_get_the_product_404(user_client):
+    response = user_client.get("/streams/999999/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "Nothing on this channel" in html
+    _check_page(html)
+
+
+def test_500_page_renders_without_a_request():
+    from django.template.loader import render_to_string
+
+    html = render_to_string("500.html")
+    assert "Something went wrong on our side" in html
+    assert "/static/dist/app.css" in html

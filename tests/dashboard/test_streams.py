@@ -327,3 +327,10 @@ def test_other_users_stream_is_404(user_client, other_user, method, name):
     response = getattr(user_client, method)(reverse(name, kwargs=kwargs))
     assert response.status_code == 404
     assert Stream.objects.get(pk=theirs.pk).title == "Not yours"
+
+
+def test_an_empty_post_is_an_error_not_a_blank_form(htmx, user):
+    response = htmx.post(reverse("stream_create"), {})
+    assert response.status_code == 422
+    assert "This field is required." in response.content.decode()
+    assert not Stream.objects.filter(owner=user).exists()

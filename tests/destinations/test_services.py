@@ -143,3 +143,20 @@ def test_other_users_cannot_touch_a_destination(stream, other_user):
         services.destination_create(stream=stream, by=other_user, platform="youtube", stream_key=KEY)
     services.destination_delete(destination=destination, by=stream.owner)
     assert not StreamDestination.objects.exists()
+
+
+def test_connected_channel_destinations_count_against_the_limit_too():
+    from apps.destinations.models import ConnectedAccount
+    from apps.destinations.platform_services import platform_destination_create
+
+    stream = StreamFactory(owner=UserFactory(tier=Tier.FREE))
+    account = ConnectedAccount(owner=stream.owner, platform="youtube", external_id="UCx", display_name="Channel")
+    account.set_tokens(access_token="ya29.limit", refresh_token="1//limit", expires_at=None)
+    account.save()
+    for _ in range(2):
+        services.destination_create(stream=stream, by=stream.owner, platform="twitch", stream_key=KEY)
+    platform_destination_create(stream=stream, account=account, by=stream.owner)
+    with pytest.raises(ValidationError) as exc:
+        platform_destination_create(stream=stream, account=account, by=stream.owner)
+    assert exc.value.message_dict["platform"][0].startswith("The Free plan allows 3 destinations per stream")
+    assert stream.destinations.count() == 3

@@ -8,6 +8,8 @@ tests/engagement/test_ingest_pipeline.py checks the same sources end to end into
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import itertools
 
 from apps.engagement.ingest.base import Backoff, IncomingComment, run_source
@@ -268,7 +270,7 @@ async def test_facebook_falls_back_to_polling_with_cursor_and_rate_limit():
             Reply(200, {"data": [], "paging": {"cursors": {}}}),
         )
         collector = Collector()
-        source = facebook(server, collector, poll_interval=0.2, rate_limit_backoff=0.5)
+        source = facebook(server, collector, poll_interval=0.2, rate_limit_backoff=0.5, app_secret="app-secret")
         task = asyncio.create_task(run_source(source, stop=collector.stop, backoff=Backoff(**FAST)))
         for _ in range(500):
             if len(server.on(COMMENTS_PATH)) >= 3:
@@ -281,6 +283,8 @@ async def test_facebook_falls_back_to_polling_with_cursor_and_rate_limit():
     polls = server.on(COMMENTS_PATH)
     assert len(polls) >= 3
     assert polls[0].query["order"] == "chronological" and "after" not in polls[0].query
+    expected_proof = hmac.new(b"app-secret", b"EAAB-page-token", hashlib.sha256).hexdigest()
+    assert all(p.query["appsecret_proof"] == expected_proof for p in polls)
     assert polls[1].at - polls[0].at >= 0.5  # rate limited (#4): backed off
     assert polls[2].query["after"] == "QVFIUkJ6dHd"
     assert polls[2].at - polls[1].at >= 0.4  # X-App-Usage at 95 %: interval doubled

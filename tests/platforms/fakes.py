@@ -439,6 +439,20 @@ class FakeYouTube(FakePlatform):
             )
         if seen.method == "POST" and path == "/liveBroadcasts/transition":
             return self.transition(q)
+        if seen.method == "DELETE" and path == "/liveBroadcasts":
+            # https://developers.google.com/youtube/v3/live/docs/liveBroadcasts/delete: 204 No Content
+            if self.broadcasts.pop(q.get("id", ""), None) is None:
+                return Reply(
+                    404,
+                    {
+                        "error": {
+                            "code": 404,
+                            "message": "Broadcast not found",
+                            "errors": [{"reason": "liveBroadcastNotFound"}],
+                        }
+                    },
+                )
+            return Reply(204, None)
         return Reply(404, {"error": {"code": 404, "message": f"no route {path}"}})
 
     def transition(self, q: dict[str, str]) -> Reply:

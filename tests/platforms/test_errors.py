@@ -130,15 +130,19 @@ def test_facebook_session_invalidated_code_190(facebook, user_client, stream):
     assert account.status == ConnectedAccount.Status.NEEDS_RECONNECT
 
 
-def test_youtube_end_of_a_broadcast_that_never_went_live_is_reported_not_raised(youtube, user_client, stream):
+def test_youtube_broadcast_that_never_went_live_is_deleted_at_the_end(youtube, user_client, stream):
     destination = add(stream, connect(user_client, "youtube"))
     ps.prepare_platform_destinations(stream=stream)
+    (broadcast_id,) = youtube.broadcasts
 
     (result,) = ps.finish_platform_destinations(stream=stream)  # ready -> complete is invalid on YouTube
 
-    assert not result.ok
+    assert result.ok
+    assert youtube.broadcasts == {}  # no empty "upcoming" broadcast left on the channel
+    (delete,) = youtube.calls("DELETE", "/youtube/v3/liveBroadcasts")
+    assert delete.query["id"] == broadcast_id
     destination.refresh_from_db()
-    assert destination.status == StreamDestination.Status.ERROR
+    assert destination.platform_state == PlatformState.COMPLETE
 
 
 def test_platform_down_is_unavailable_not_a_crash(youtube, user_client, stream):

@@ -258,3 +258,48 @@ def test_add_to_someone_elses_stream_is_not_found(twitch, user_client, other_use
     response = user_client.post(f"/connections/{account.pk}/destinations/", {"stream": theirs.pk})
     assert response.status_code == 404
     assert not StreamDestination.objects.exists()
+
+
+def test_go_live_watcher_advances_and_gives_up_on_a_silent_ingest(youtube, user_client, stream):
+    account = connect(user_client, "youtube")
+    fed, silent = add(stream, account, title="fed"), add(stream, account, title="silent")
+    ps.prepare_platform_destinations(stream=stream)
+    fed.refresh_from_db()
+    youtube.activate(fed.platform_stream_id)  # video reaches only the first ingest
+    watcher = ps.PlatformGoLiveWatcher(stream.pk, give_up_seconds=0)
+
+    assert watcher.step()  # the fed one goes live; the silent one starts its clock
+
+    fed.refresh_from_db()
+    assert fed.platform_state == PlatformState.LIVE
+    assert watcher.step()  # past the (zero) patience: the silent one is given up on
+    silent.refresh_from_db()
+    assert silent.platform_state == PlatformState.FAILED
+    assert "did not receive the video" in silent.last_error
+    assert not watcher.step()  # nothing left to do
+
+
+def test_connected_destination_added_while_live_is_prepared_first(youtube, user_client, stream, settings):
+    from django.core.exceptions import ValidationError
+
+    from apps.streams import broadcast
+    from apps.streams.models import Stream
+
+    settings.ALLOW_PRIVATE_DESTINATIONS = True
+    youtube.ingest_url = "rtmp://127.0.0.1:1935/live2"
+    account = connect(user_client, "youtube")
+    stream.transition(Stream.Status.LIVE)
+    stream.save()
+    destination = add(stream, account)
+
+    broadcast.destination_add_live(destination=destination, by=stream.owner)
+
+    destination.refresh_from_db()
+    assert destination.platform_state == PlatformState.CREATED
+    assert destination.rtmp_url == "rtmp://127.0.0.1:1935/live2"
+    assert destination.has_stream_key
+
+    refused = add(stream, account)
+    youtube.fail_next("POST", "/liveBroadcasts", "youtube/error_quota_exceeded")
+    with pytest.raises(ValidationError, match="quota"):
+        broadcast.destination_add_live(destination=refused, by=stream.owner)

@@ -270,3 +270,53 @@ async def test_host_goes_live_and_ends(stream, host_cookie, guest_cookie, channe
     assert (await Stream.objects.aget(pk=stream.pk)).status == "ended"
     await host.disconnect()
     await guest.disconnect()
+
+
+async def test_screen_share_switches_the_layout_and_back(stream, user, invite, guest_cookie, channel_layer):
+    guest_row, _ = invite
+    comm = communicator(stream.pk, guest_cookie)
+    await comm.connect()
+    await receive_until(comm, "state.full")
+    # Backstage people cannot put their screen in the show.
+    await comm.send_json_to({"type": "share.set", "on": True, "ref": "early"})
+    assert (await receive_until(comm, "error"))["ref"] == "early"
+
+    await sync_to_async(services.guest_bring_on_stage)(guest=guest_row, by=user)
+    await comm.send_json_to({"type": "share.set", "on": True})
+    changed = await receive_until(comm, "scene.changed")
+    assert changed["scene"]["layout"] == "screen_share" and changed["scene"]["screen_share"] == guest_row.identity
+    screens = [layer for layer in changed["scene_graph"]["layers"] if layer["kind"] == "screen"]
+    assert [layer["source"] for layer in screens] == [f"{guest_row.identity}:screen"]
+
+    await comm.send_json_to({"type": "share.set", "on": False})
+    changed = await receive_until(comm, "scene.changed")
+    assert changed["scene"]["layout"] == "grid" and changed["scene"]["screen_share"] is None
+    await comm.disconnect()
+
+
+async def test_moderator_moderates_chat_but_cannot_run_the_show(stream, user, channel_layer, guest_cookie):
+    _moderator, token = await sync_to_async(services.guest_invite)(stream=stream, by=user, role="moderator")
+    guest = communicator(stream.pk, guest_cookie)
+    await guest.connect()
+    await receive_until(guest, "state.full")
+    mod = communicator(stream.pk)
+    await mod.connect()
+    await mod.send_json_to({"type": "auth", "token": token})
+    state = await receive_until(mod, "state.full")
+    assert state["role"] == "moderator" and "destinations" not in state
+
+    await guest.send_json_to({"type": "chat.send", "text": "buy cheap followers"})
+    line = (await receive_until(mod, "chat.message"))["message"]
+    await guest.send_json_to({"type": "chat.delete", "id": line["id"], "ref": "g"})
+    assert (await receive_until(guest, "error"))["ref"] == "g"  # guests cannot moderate
+    await mod.send_json_to({"type": "chat.delete", "id": line["id"]})
+    assert (await receive_until(guest, "chat.deleted"))["message"]["id"] == line["id"]
+    await mod.send_json_to({"type": "scene.set", "layout": "solo", "ref": "m"})
+    assert (await receive_until(mod, "error"))["ref"] == "m"
+
+    again = communicator(stream.pk)
+    await again.connect()
+    await again.send_json_to({"type": "auth", "token": token})
+    assert (await receive_until(again, "state.full"))["chat"] == []  # the deleted line is gone from history
+    for comm in (guest, mod, again):
+        await comm.disconnect()

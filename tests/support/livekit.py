@@ -251,7 +251,13 @@ class SyntheticParticipant:
         assert self.room is not None
         return self.room.local_participant.identity
 
-    def publish(self, *, colour: tuple[int, int, int] | None = None, tone_hz: float | None = None) -> None:
+    def publish(
+        self,
+        *,
+        colour: tuple[int, int, int] | None = None,
+        tone_hz: float | None = None,
+        screen_colour: tuple[int, int, int] | None = None,
+    ) -> None:
         import asyncio
 
         import numpy as np
@@ -279,6 +285,22 @@ class SyntheticParticipant:
                         await asyncio.sleep(1 / self.fps)
 
                 self._tasks.append(asyncio.ensure_future(video_loop()))
+            if screen_colour is not None:
+                # A screen share: its own track (source SCREENSHARE), 4:3 so letterboxing shows in a wide tile.
+                sw, sh = self.width, self.width * 3 // 4 // 2 * 2
+                screen = rtc.VideoSource(sw, sh)
+                screen_track = rtc.LocalVideoTrack.create_video_track("screen", screen)
+                await room.local_participant.publish_track(
+                    screen_track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_SCREENSHARE)
+                )
+                screen_frame = solid_i420(sw, sh, screen_colour)
+
+                async def screen_loop():
+                    while True:
+                        screen.capture_frame(rtc.VideoFrame(sw, sh, rtc.VideoBufferType.I420, screen_frame))
+                        await asyncio.sleep(1 / self.fps)
+
+                self._tasks.append(asyncio.ensure_future(screen_loop()))
             if tone_hz is not None:
                 rate, chunk = 48000, 480  # 10 ms frames, what WebRTC sends
                 source_a = rtc.AudioSource(rate, 1)

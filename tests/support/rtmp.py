@@ -1,7 +1,7 @@
 """Real RTMP(S) ingest servers for tests: nginx with libnginx-mod-rtmp on free loopback ports.
 
-Use from any test (fixtures are registered in tests/conftest via
-``pytest_plugins`` or imported directly)::
+Use from any test (import the fixtures into your conftest.py or test module:
+``from tests.support.rtmp import rtmp_servers  # noqa: F401``)::
 
     def test_push(rtmp_servers):
         servers = rtmp_servers(3)               # three independent nginx processes
@@ -132,7 +132,8 @@ rtmp {{
 
     def start(self, timeout: float = 10.0) -> None:
         self.proc = subprocess.Popen(
-            [NGINX, "-p", str(self.root), "-c", str(self.conf)],
+            # -e: the compiled-in error log (/var/log/nginx) may not be writable for a developer
+            [NGINX, "-p", str(self.root), "-c", str(self.conf), "-e", str(self.root / "logs" / "error.log")],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
@@ -431,6 +432,32 @@ def packet_times(path: Path | str, stream: str = "v:0") -> list[float]:
         text=True,
     )
     return [float(line.split(",")[0]) for line in out.stdout.split() if line and line.split(",")[0] != "N/A"]
+
+
+def keyframe_times(path: Path | str) -> list[float]:
+    """Times (s) of the video keyframes, from the container's packet flags."""
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-protocol_whitelist",
+            "file",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts_time,flags",
+            "-of",
+            "csv=p=0",
+            str(path),
+        ],
+        capture_output=True,
+        check=True,
+        timeout=60,
+        text=True,
+    )
+    rows = [line.split(",") for line in out.stdout.split()]
+    return [float(r[0]) for r in rows if len(r) >= 2 and r[0] != "N/A" and "K" in r[1]]
 
 
 def decode_all(path: Path | str) -> int:

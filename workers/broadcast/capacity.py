@@ -51,17 +51,26 @@ def software_pixels_per_second(cores: int | None = None) -> int:
 
 
 def choose_encoder(
-    width: int, height: int, fps: int, *, encoders: tuple[str, ...] | None = None, cores: int | None = None
+    width: int,
+    height: int,
+    fps: int,
+    *,
+    canvases: int = 1,
+    encoders: tuple[str, ...] | None = None,
+    cores: int | None = None,
 ) -> str:
-    """The encoder for this show, or CapacityError with a message a creator can act on."""
+    """The encoder for this show, or CapacityError with a message a creator can act on.
+
+    `canvases` is 2 when the show also has a vertical 9:16 program: a second encode of the same size.
+    """
     encoders = available_encoders() if encoders is None else encoders
-    rate = width * height * fps
+    rate = width * height * fps * canvases
     hardware = [e for e in encoders if e in HARDWARE_ENCODERS]
     if hardware and rate <= HARDWARE_PIXELS_PER_SECOND:
         return hardware[0]
     if SOFTWARE_ENCODER in encoders and rate <= software_pixels_per_second(cores):
         return SOFTWARE_ENCODER
-    label = f"{height}p{fps}" if height < 2160 else f"4K{fps}"
+    label = (f"{height}p{fps}" if height < 2160 else f"4K{fps}") + (" in two canvases" if canvases > 1 else "")
     if not hardware:
         limit = software_pixels_per_second(cores)
         return _refuse(

@@ -162,9 +162,12 @@ class Pusher:
                 self.stats.failures = 0
                 log.info("Destination %s is live.", self.id)
                 self._send_loop(publisher)
-            except RtmpError as exc:
+            except Exception as exc:  # any failure, even a bug, is retried: a pusher never dies while the show runs
                 if self._stop.is_set():
                     break
+                if not isinstance(exc, RtmpError):
+                    log.exception("Destination %s: unexpected pusher failure", self.id)
+                    exc = RtmpError(f"Internal error ({exc.__class__.__name__}); retrying.")
                 self.stats.failures += 1
                 self.stats.reconnects += 1
                 self.stats.state = "error"

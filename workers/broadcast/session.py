@@ -102,6 +102,7 @@ class BroadcastSession:
         self._health = HealthSampler(self.health_snapshots, on_health) if on_health else None
         self.frames_encoded = 0
         self.slate_frames = 0
+        self.skipped_slots = 0  # frame slots given up because the machine could not keep real time
         self.on_slate = False
         self.started_at: float | None = None
         self._last_program_at = 0.0
@@ -228,6 +229,8 @@ class BroadcastSession:
                     # More than a second behind (machine overloaded): skip slots rather than burst.
                     skipped = int(-wait * fps)
                     slot += skipped
+                    self.skipped_slots += skipped
+                    log.warning("Encoder is %.1f s behind real time; skipping %d frame slots.", -wait, skipped)
             self.fanout.publish(self.encoder.flush())
         except Exception:
             log.exception("frame loop crashed")

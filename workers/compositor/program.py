@@ -43,7 +43,10 @@ from workers.compositor.renderer import Renderer, SourceFrame
 
 log = logging.getLogger(__name__)
 
+# start() waits this long for the first join; after that the show goes on (the engine sends its
+# slate while `read` has nothing) and joining is retried in the background.
 CONNECT_TIMEOUT = 20.0
+RECONNECT_BACKOFF = (0.5, 1.0, 2.0, 5.0)
 SCREEN_SUFFIX = ":screen"
 
 
@@ -60,8 +63,11 @@ def _graph_sources(graphs: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[i
 
 
 def _on_stage(graphs: Mapping[str, Mapping[str, Any]]) -> set[str]:
-    people = {s.removesuffix(SCREEN_SUFFIX) for s in _graph_sources(graphs)}
+    """Identities whose microphones we receive: the people with a camera tile or in the mix (not a
+    backstage presenter whose screen alone is shown)."""
+    people: set[str] = set()
     for graph in graphs.values():
+        people.update(layer["source"] for layer in graph.get("layers", ()) if layer["kind"] == "video")
         people.update(graph.get("audio", ()))
     return people
 
@@ -147,7 +153,7 @@ class CompositorSession:
         self,
         *,
         url: str,
-        token: str,
+        token: str | Callable[[], str],
         canvases: Mapping[str, tuple[int, int]],
         fps: int,
         state: Mapping[str, Any] | None = None,
@@ -180,6 +186,7 @@ class CompositorSession:
         self._room: Any = None
         self._tasks: dict[str, asyncio.Task] = {}  # track sid → its receive task
         self.connected = False
+        self._joined = threading.Event()
         self.subscribed: set[str] = set()  # "identity:kind" currently subscribed (for tests and health)
         if state is not None:
             self.set_scene(state)
@@ -218,19 +225,23 @@ class CompositorSession:
 
     # --- lifecycle --------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Connect (once, whichever canvas starts first); blocks until the room is joined."""
+    def start(self, timeout: float = CONNECT_TIMEOUT) -> bool:
+        """Join the room (once, whichever canvas starts first). Waits up to `timeout` for the first join and
+        returns whether it happened; otherwise joining goes on in the background until `stop()`."""
         with self._start_lock:
             if self._thread is not None:
-                return
+                return self.connected
             self._loop = asyncio.new_event_loop()
             self._thread = threading.Thread(target=self._loop.run_forever, name="compositor-rtc", daemon=True)
             self._thread.start()
-            future = asyncio.run_coroutine_threadsafe(self._connect(), self._loop)
-            future.result(CONNECT_TIMEOUT)
+            self._joined = threading.Event()
+            asyncio.run_coroutine_threadsafe(self._stay_connected(), self._loop)
             if self.redis_url and self.scene_key:
                 self._scene_thread = threading.Thread(target=self._watch_scene, name="compositor-scene", daemon=True)
                 self._scene_thread.start()
+        if not self._joined.wait(timeout):
+            log.warning("compositor: not in the room after %.0f s; still trying", timeout)
+        return self.connected
 
     def program_stopped(self) -> None:
         if not any(program._running for program in self.programs.values()):
@@ -256,16 +267,48 @@ class CompositorSession:
 
     # --- the receive side (runs on the session's event loop) ---------------------------
 
+    async def _stay_connected(self) -> None:
+        """Join, and join again whenever the room drops us (SFU restart, network), with backoff."""
+        attempt = 0
+        while not self._stop.is_set():
+            if not self.connected:
+                try:
+                    await self._connect()
+                    attempt = 0
+                    self._joined.set()
+                except Exception:  # noqa: BLE001 - any failure to join is retried; the slate covers the gap
+                    delay = RECONNECT_BACKOFF[min(attempt, len(RECONNECT_BACKOFF) - 1)]
+                    attempt += 1
+                    log.warning("compositor: joining the room failed; retrying in %.1f s", delay, exc_info=True)
+                    await asyncio.sleep(delay)
+                    continue
+            await asyncio.sleep(0.5)
+
+    def _on_disconnected(self, *args: Any) -> None:
+        if self._stop.is_set():
+            return
+        log.warning("compositor: disconnected from the room; rejoining")
+        self.connected = False
+        for task in self._tasks.values():
+            task.cancel()
+        self._tasks.clear()
+        with self._frames_lock:
+            self._frames.clear()
+        self.subscribed = set()
+        self._room = None
+
     async def _connect(self) -> None:
         from livekit import rtc
 
+        token = self.token() if callable(self.token) else self.token
         room = rtc.Room(loop=self._loop)
+        room.on("disconnected", self._on_disconnected)
         room.on("track_published", lambda publication, participant: self._sync_subscriptions())
         room.on("participant_connected", lambda participant: self._sync_subscriptions())
         room.on("track_subscribed", self._on_subscribed)
         room.on("track_unsubscribed", self._on_unsubscribed)
         room.on("participant_disconnected", self._on_participant_left)
-        await room.connect(self.url, self.token, rtc.RoomOptions(auto_subscribe=False))
+        await room.connect(self.url, token, rtc.RoomOptions(auto_subscribe=False))
         self._room = room
         self.connected = True
         self._sync_subscriptions()

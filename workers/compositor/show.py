@@ -70,19 +70,27 @@ class AssetLoader:
 
 
 def compositor_for_stream(stream_id: int) -> CompositorSession:
-    """A compositor session for this stream's room, with its current scene and brand assets loaded."""
-    from apps.rtc.services import rtc_compositor_token
+    """A compositor session for this stream's room, with its current scene and brand assets loaded.
+
+    Opens the room if the studio has not (a scheduled show started from the API); each (re)join gets a
+    fresh short-lived token.
+    """
+    from apps.rtc.services import rtc_compositor_token, rtc_open_room
     from apps.streams.models import Stream
     from apps.streams.scene import redis_key, scene_state
 
     stream = Stream.objects.select_related("owner", "brand_kit").get(pk=stream_id)
+    try:
+        rtc_open_room(stream=stream, by=None)
+    except Exception:  # noqa: BLE001 - LiveKit down: the session keeps trying to join, the slate covers it
+        log.warning("compositor: could not open the room of stream %s", stream_id, exc_info=True)
     state = scene_state(stream)
     canvases = {name: (graph["width"], graph["height"]) for name, graph in state["canvases"].items()}
     loader = AssetLoader(state["assets"])
     loader.preload()
     return CompositorSession(
         url=settings.LIVEKIT_URL,
-        token=rtc_compositor_token(stream=stream),
+        token=lambda: rtc_compositor_token(stream=stream),
         canvases=canvases,
         fps=stream.fps,
         # Same clock as scene_publish: a scene left in Redis by an earlier show is older than this one.
@@ -91,3 +99,25 @@ def compositor_for_stream(stream_id: int) -> CompositorSession:
         scene_key=redis_key(stream.pk),
         load_asset=loader,
     )
+
+
+class CompositorSourceFactory:
+    """`source_factory` for apps.streams.broadcast.run_show: one room connection, one program per canvas.
+
+        run_show(stream_id=..., source_factory=CompositorSourceFactory())
+
+    run_show asks once per canvas with that canvas's ShowConfig; the first call builds the session
+    (all canvases the stream has), later calls hand out the other canvas of the same session.
+    """
+
+    def __init__(self) -> None:
+        self.session: CompositorSession | None = None
+
+    def __call__(self, stream: Any, config: Any) -> Any:
+        if self.session is None:
+            self.session = compositor_for_stream(stream.pk)
+        name = "landscape" if config.width >= config.height else "vertical"
+        program = self.session.programs.get(name)
+        if program is None or (program.width, program.height) != (config.width, config.height):
+            raise ValueError(f"no {config.width}x{config.height} canvas in this show's compositor")
+        return program

@@ -27,6 +27,8 @@ _PERMISSION = {"insufficientPermissions", "insufficientLivePermissions", "forbid
 _NOT_READY = {"errorStreamInactive"}
 # Already in the state we asked for.
 _REDUNDANT = {"redundantTransition"}
+# Not possible from the broadcast's state (e.g. `complete` for a broadcast that never went live).
+_INVALID = {"invalidTransition"}
 
 
 class YouTubeClient(PlatformClient):
@@ -200,8 +202,18 @@ class YouTubeClient(PlatformClient):
         return self._transition(access_token, setup.broadcast_id, "live")
 
     def end_live(self, *, access_token: str, setup: LiveSetup) -> None:
-        if setup.broadcast_id:
+        if not setup.broadcast_id:
+            return
+        try:
             self._transition(access_token, setup.broadcast_id, "complete")
+        except PlatformError as exc:
+            if exc.reason not in _INVALID:
+                raise
+            # Never went live (no video reached YouTube): remove the empty broadcast rather than
+            # leave an "upcoming" stream on the channel forever.
+            self.request(
+                "DELETE", f"{self.api}/liveBroadcasts", access_token=access_token, params={"id": setup.broadcast_id}
+            )
 
     def _transition(self, access_token: str, broadcast_id: str, status: str) -> bool:
         try:
@@ -255,7 +267,7 @@ class YouTubeClient(PlatformClient):
             )
         if reason in _PERMISSION:
             return self.permission_error(reason=reason, detail="manage your YouTube live streams")
-        if reason in _NOT_READY | _REDUNDANT:
+        if reason in _NOT_READY | _REDUNDANT | _INVALID:
             return PlatformError(ErrorKind.REJECTED, str(error.get("message", reason)), reason=reason)
         return self.generic_error(status, reason=reason, detail=str(error.get("message", "")), headers=response.headers)
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Callable
@@ -81,11 +83,16 @@ class FacebookCommentsSource(ChatSource):
         rate_limit_backoff: float = RATE_LIMIT_BACKOFF_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         event_timeout: float = 1.0,
+        app_secret: str = "",
     ) -> None:
         super().__init__(sink=sink, clock=clock)
         register_secret(access_token)  # it travels in query strings, which httpx logs
         self.live_video_id = live_video_id
         self.access_token = access_token
+        # Apps that require it (as ours does for the Graph calls in apps/destinations) sign each token.
+        self.appsecret_proof = (
+            hmac.new(app_secret.encode(), access_token.encode(), hashlib.sha256).hexdigest() if app_secret else ""
+        )
         self.streaming_url = f"{streaming_base_url.rstrip('/')}/{live_video_id}/live_comments"
         self.comments_url = f"{graph_base_url.rstrip('/')}/{live_video_id}/comments"
         self.mode = "stream" if use_stream else "poll"
@@ -158,6 +165,8 @@ class FacebookCommentsSource(ChatSource):
     async def _read_stream(self) -> None:
         """Reads the event stream into the queue; ends by queueing the error that ended it."""
         params = {"access_token": self.access_token, "comment_rate": COMMENT_RATE, "fields": FIELDS}
+        if self.appsecret_proof:
+            params["appsecret_proof"] = self.appsecret_proof
         headers = {"Accept": "text/event-stream"}
         if self.last_event_id:
             headers["Last-Event-ID"] = self.last_event_id
@@ -217,6 +226,8 @@ class FacebookCommentsSource(ChatSource):
         }
         if self.after:
             params["after"] = self.after
+        if self.appsecret_proof:
+            params["appsecret_proof"] = self.appsecret_proof
         self.polls += 1
         response = await self._http().get(self.comments_url, params=params)
         interval = self.poll_interval

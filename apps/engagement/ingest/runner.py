@@ -127,6 +127,7 @@ def build_source(
             access_token=target["token"],
             streaming_base_url=settings.FACEBOOK_STREAMING_BASE_URL,
             graph_base_url=settings.FACEBOOK_GRAPH_BASE_URL,
+            app_secret=settings.FACEBOOK_CLIENT_SECRET,
         )
     raise ValueError(f"no chat source for {platform}")
 
