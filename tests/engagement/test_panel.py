@@ -41,6 +41,7 @@ def test_host_sees_the_panel_with_escaped_text_and_filters(user_client, stream):
     html = response.content.decode()
     assert f'id="comments-panel-{stream.pk}"' in html
     assert "hello &amp; welcome" in html and "<script>alert" not in html
+    assert "Moderation panel for the studio" not in html  # template comments stay out of the page
     assert "from twitch" in html
     only_twitch = user_client.get(reverse("engagement:panel", args=[stream.pk]), {"platform": "twitch", "feed": "1"})
     body = only_twitch.content.decode()
