@@ -251,7 +251,8 @@ def write_results(metrics: list[tuple[str, str]], args: argparse.Namespace) -> N
             "",
             f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} with `.venv/bin/python -m bench.comments "
             f"--comments {args.comments} --clients {args.clients} --rate {args.rate:g} --seconds {args.seconds:g}` on "
-            f"{os.cpu_count()} CPUs shared with other work; PostgreSQL and Redis on loopback; one Daphne process.",
+            f"{os.cpu_count()} CPUs shared with other work (1-minute load average {values['load_average_1m']} at the "
+            "end); PostgreSQL and Redis on loopback; one Daphne process; the 500 clients in one Python process.",
             "",
             "| what | value | target |",
             "|---|---|---|",
@@ -306,6 +307,7 @@ def main() -> None:
         metrics += bench_delivery(stream, user, db_url, args.clients, args.rate, args.seconds)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
+    metrics.append(("load_average_1m", f"{os.getloadavg()[0]:.1f}"))
     for key, value in metrics:
         print(f"{key}: {value}")
     if not args.no_write:

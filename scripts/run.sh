@@ -21,7 +21,7 @@ python manage.py collectstatic --noinput -v 0
 
 cat <<TXT
 
-  StreamUs is starting on http://127.0.0.1:${PORT:-8000}/
+  StreamUs is starting on http://127.0.0.1:${STREAMUS_PORT:-8000}/
   Log in with  demo@streamus.local  /  streamus-demo   (admin at /admin/, API docs at /api/v1/docs/)
   Ctrl-C stops every process.
 

@@ -9,7 +9,8 @@ this socket only listens.
 Events (JSON, as published by apps/engagement/services.py): `comment.created`
 {comment}, `comment.created_many` {comments: [...]} for a burst stored at once,
 `comment.updated` {comment}, `comment.on_screen` {comment, card},
-`comment.off_screen` {stream}, `comment.author_banned` {platform, author_id}.
+`comment.off_screen` {stream}, `comment.queued` {comment} (rolling card queue),
+`comment.author_banned` {platform, author_id}.
 """
 
 from __future__ import annotations

@@ -98,6 +98,10 @@ def publish(stream_id: int, event_type: str, payload: dict[str, Any]) -> None:
     _publisher.send(stream_group(stream_id), message)
 
 
+def card_queue_key(stream_id: int) -> str:
+    return f"stream:{stream_id}:comment_queue"
+
+
 def write_card(stream_id: int, card: dict[str, Any], ttl_seconds: int | None) -> None:
     # The key outlives the auto-hide a little so a compositor that polls late still sees it end on time
     # (it hides by shown_at + auto_hide); a card with no auto-hide stays until taken off.

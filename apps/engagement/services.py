@@ -24,6 +24,7 @@ from django.utils import timezone
 from apps.core import crypto
 from apps.engagement import realtime
 from apps.engagement.card import DEFAULT_ACCENT, DEFAULT_PRIMARY, card_content
+from apps.engagement.card import is_visible as is_card_visible
 from apps.engagement.models import (
     MAX_AUTHOR_NAME_LENGTH,
     MAX_TEXT_LENGTH,
@@ -440,6 +441,48 @@ def comment_show_on_screen(*, comment: Comment, by: Any = None) -> Comment:
         payload = {"comment": comment_payload(comment), "card": card}
         transaction.on_commit(lambda: realtime.publish(stream_id, "comment.on_screen", payload))
     return comment
+
+
+def comment_queue_on_screen(*, comment: Comment, by: Any = None) -> int:
+    """Add a comment to the stream's rolling queue; it goes on screen when the card before it hides.
+
+    Returns the queue length. The chat runner (or anyone calling card_queue_advance) moves the queue.
+    """
+    if comment.status == Comment.Status.HIDDEN:
+        raise ValidationError("A hidden comment cannot go on screen; approve it first.")
+    client = realtime.redis_client()
+    key = realtime.card_queue_key(comment.stream_id)
+    pipe = client.pipeline()
+    pipe.lrem(key, 0, str(comment.pk))  # queued once at most
+    pipe.rpush(key, comment.pk)
+    pipe.expire(key, 24 * 3600)
+    length = int(pipe.execute()[1])
+    transaction.on_commit(
+        lambda: realtime.publish(comment.stream_id, "comment.queued", {"comment": comment_payload(comment)})
+    )
+    return length
+
+
+def card_queue_advance(*, stream: Stream, now: float | None = None) -> bool:
+    """One step of the rolling queue: when no card is showing (or it has auto-hidden), show the next one.
+
+    Returns whether a comment went on screen. Queued comments hidden meanwhile are skipped.
+    """
+    client = realtime.redis_client()
+    key = realtime.card_queue_key(stream.pk)
+    if not client.llen(key):
+        return False
+    card = realtime.read_card(stream.pk)
+    if card is not None and is_card_visible(card, now if now is not None else time.time()):
+        return False
+    while True:
+        next_id = client.lpop(key)
+        if next_id is None:
+            return False
+        comment = Comment.objects.filter(pk=int(str(next_id)), stream=stream).first()
+        if comment is not None and comment.status != Comment.Status.HIDDEN:
+            comment_show_on_screen(comment=comment)
+            return True
 
 
 def comment_take_off_screen(*, stream: Stream, by: Any = None) -> None:

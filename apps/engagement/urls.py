@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.engagement import views
+from apps.engagement import api, views
 
 app_name = "engagement"
 
@@ -19,4 +19,6 @@ urlpatterns = [
 
 api_urlpatterns = [
     path("engagement/streams/<int:stream_id>/comments/", views.webhook, name="engagement-webhook"),
+    path("streams/<int:pk>/comments/", api.StreamCommentListApi.as_view(), name="api-stream-comments"),
+    path("comments/<int:pk>/<slug:action>/", api.CommentActionApi.as_view(), name="api-comment-action"),
 ]

@@ -62,6 +62,7 @@ ACTIONS = {
     "pin": lambda c, by: services.comment_pin(comment=c, pinned=True, by=by),
     "unpin": lambda c, by: services.comment_pin(comment=c, pinned=False, by=by),
     "show": lambda c, by: services.comment_show_on_screen(comment=c, by=by),
+    "queue": lambda c, by: services.comment_queue_on_screen(comment=c, by=by),
     "ban": lambda c, by: services.author_ban(
         stream=c.stream, platform=c.platform, author_id=c.author_id, author_name=c.author_name, by=by
     ),

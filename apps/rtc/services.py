@@ -232,8 +232,12 @@ def rtc_mute(*, stream: Stream, by: User | None, identity: str, kind: str, muted
         changed.append(track.sid)
     guest_id = guest_id_from_identity(identity)
     if guest_id is not None:
+        from apps.streams.scene import scene_publish
+
         field = "audio_enabled" if kind == "audio" else "video_enabled"
-        Guest.objects.filter(pk=guest_id, stream=stream).update(**{field: not muted})
+        if Guest.objects.filter(pk=guest_id, stream=stream).update(**{field: not muted}):
+            # The program's mix follows at once (the SFU's silence would, but only after its own delay).
+            scene_publish(stream_id=stream.pk)
     return changed
 
 

@@ -64,9 +64,7 @@ class Stream(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Output settings
-    resolution = models.CharField(
-        max_length=8, choices=[(k, k) for k in RESOLUTIONS], default="1080p"
-    )
+    resolution = models.CharField(max_length=8, choices=[(k, k) for k in RESOLUTIONS], default="1080p")
     fps = models.PositiveSmallIntegerField(choices=FPS_CHOICES, default=30)
     video_bitrate_kbps = models.PositiveIntegerField(
         default=4500, validators=[MinValueValidator(300), MaxValueValidator(50000)]

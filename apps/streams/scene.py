@@ -39,13 +39,14 @@ from . import layout as engine
 from .models import Guest, Stream
 
 OVERLAY_KEYS = frozenset({"logo", "background", "overlay", "banner", "name_tags", "comment"})
+# The comment slot is on by default: it shows something only while a comment is on screen (apps.engagement).
 OVERLAY_DEFAULTS = {
     "logo": True,
     "background": True,
     "overlay": False,
     "banner": False,
     "name_tags": True,
-    "comment": False,
+    "comment": True,
 }
 TRANSITIONS = ("cut", "fade")
 MAX_TRANSITION_MS = 2000

@@ -155,8 +155,13 @@ function renderStatus() {
   }
   if (s.status === "ended") {
     root.classList.add("is-ended");
-    $("preview-note").hidden = false;
-    $("preview-note").textContent = "The show has ended. The recording appears in your library when it is ready.";
+    const note = $("preview-note");
+    note.hidden = false;
+    note.replaceChildren(
+      "The show has ended. The recording appears in ",
+      el("a", { href: "/recordings/", text: "your recordings" }),
+      " when it is ready.",
+    );
   }
 }
 

@@ -103,3 +103,67 @@ def test_read_before_connect_or_after_stop_is_none():
     program.stop()
     assert program.read(0.01) is None
     program.stop()  # idempotent
+
+
+def test_comment_card_from_redis_shows_in_its_slot_and_goes(settings):
+    """apps.engagement writes the card to Redis; the compositor follows it and draws it in the comment slot."""
+    from datetime import UTC, datetime
+
+    import redis
+
+    from apps.engagement import realtime
+    from apps.engagement.card import card_content
+    from apps.streams.layout import Options
+
+    stream_id = 990000 + int(time.time()) % 1000
+    key = realtime.comment_card_key(stream_id)
+    graph = compose(
+        layout="solo", on_stage=[Participant(id="red")], canvas=(W, H), options=Options(comment_card=True)
+    ).to_dict()
+    slot = next(layer["rect"] for layer in graph["layers"] if layer["kind"] == "comment")
+    session = CompositorSession(
+        url="ws://unused",
+        token="unused",
+        canvases={"landscape": (W, H)},
+        fps=FPS,
+        state={"version": 1, "scene": {}, "canvases": {"landscape": graph}},
+        redis_url=settings.REDIS_URL,
+        card_key=key,
+    )
+    session.connected = True
+    program = session.program("landscape")
+    program._running = True
+    feed(session)
+    session.card_follower.start()
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        cx, cy = slot["x"] + slot["w"] - 6, slot["y"] + slot["h"] // 2  # right end of the panel, past the text
+        red_y = rgb_to_yuv(RED)[0]
+        assert luma_at(program.read(0.01).video, cx, cy) == red_y, "no card yet: the video shows"
+        card = card_content(
+            comment_id=1,
+            platform="youtube",
+            author_name="Ada",
+            avatar_url="",
+            text="Hello from chat",
+            shown_at=datetime.now(UTC),
+            auto_hide_seconds=0,
+            primary_colour="#FFFFFF",
+        )
+        realtime.write_card(stream_id, card, None)
+        deadline = time.monotonic() + 3
+        white = rgb_to_yuv((255, 255, 255))[0]
+        while time.monotonic() < deadline:
+            if abs(luma_at(program.read(0.01).video, cx, cy) - white) <= 3:
+                break
+            time.sleep(0.03)
+        assert abs(luma_at(program.read(0.01).video, cx, cy) - white) <= 3, "the card (white panel) is drawn"
+        realtime.clear_card(stream_id)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and luma_at(program.read(0.01).video, cx, cy) != red_y:
+            time.sleep(0.03)
+        assert luma_at(program.read(0.01).video, cx, cy) == red_y, "taken off screen"
+    finally:
+        client.delete(key)
+        client.close()
+        session.card_follower.stop()

@@ -11,7 +11,9 @@ GOOD_KEYS = "k6Jq3yM5sVd3J1mR9b0JH3pQ4x0o8f3fB2cYt9pN6aA="
 
 
 def load_settings(**env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMUS_", "DEBUG", "SECRET_KEY", "STREAM_KEY"))}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("STREAMUS_", "DEBUG", "SECRET_KEY", "STREAM_KEY"))
+    }
     clean.update({"DJANGO_SETTINGS_MODULE": "streamus.settings", **env})
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
@@ -31,7 +33,12 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
     ],
 )
 def test_production_refuses_unsafe_settings(overrides, problem):
-    env = {"STREAMUS_ENV": "production", "DEBUG": "false", "SECRET_KEY": GOOD_SECRET, "STREAM_KEY_ENCRYPTION_KEYS": GOOD_KEYS}
+    env = {
+        "STREAMUS_ENV": "production",
+        "DEBUG": "false",
+        "SECRET_KEY": GOOD_SECRET,
+        "STREAM_KEY_ENCRYPTION_KEYS": GOOD_KEYS,
+    }
     env.update(overrides)
     if env["SECRET_KEY"] == "":
         del env["SECRET_KEY"]

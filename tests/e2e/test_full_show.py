@@ -38,6 +38,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
+SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
 SAMPLE = (32, 18)  # decoded frames are scaled down to this many pixels: colours only
 
 
@@ -179,7 +180,22 @@ def test_full_show(livekit, media_settings, web_factory, browser_for, rtmp_serve
         except AssertionError as exc:
             states = list(StreamDestination.objects.filter(stream=stream).values_list("status", "last_error"))
             raise AssertionError(f"{exc}; worker {worker.outcome!r} {worker.error!r}; destinations {states}") from exc
-    time.sleep(4)  # a few seconds of side by side on air
+    # The destinations panel follows the pushers' health live: state, bitrate and its sparkline.
+    for destination in StreamDestination.objects.filter(stream=stream):
+        wait_js(
+            host,
+            """(id) => {
+                const row = document.getElementById(`dest-${id}`);
+                const kbps = parseInt(row.querySelector('.st-dest-bitrate').textContent, 10);
+                return row.querySelector('.st-dest-state').dataset.state === 'live' && kbps > 0;
+            }""",
+            destination.pk,
+            timeout=20,
+            what=f"health of destination {destination.pk} in the studio",
+        )
+    time.sleep(4)  # a few seconds of side by side on air (and a sparkline worth showing)
+    wait_js(host, "() => !document.querySelector('#toasts .toast')", what="toasts gone")
+    host.screenshot(path=str(SCREENSHOTS / "studio.png"), full_page=True)
 
     # --- guest only: the host leaves the stage, solo layout ------------------------------------------
     host.click(f"#on-stage [data-participant='host-{user.pk}'] button")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from apps.streams.models import Guest, Stream
@@ -13,8 +11,6 @@ from .conftest import DESKTOP
 from .test_guest import join_as_guest
 
 pytestmark = [pytest.mark.browser, pytest.mark.livekit, pytest.mark.django_db(transaction=True)]
-
-SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
 
 # Sample the preview canvas (what the host sees = the scene graph drawn with the LiveKit tracks).
 PREVIEW_PIXEL = """([fx, fy]) => {
@@ -110,9 +106,6 @@ def test_host_invites_guest_brings_them_on_stage_and_switches_layouts(livekit, w
     guest.press("#chat-input", "Enter")
     host.wait_for_selector("#chat-list >> text=Ready when you are!")
     assert host.locator("#chat-list li").count() == 1
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    wait_js(host, "() => !document.querySelector('#toasts .toast')", what="toasts gone")
-    host.screenshot(path=str(SCREENSHOTS / "studio.png"), full_page=True)
 
     # Guest only: the host steps off stage and picks solo (key 1).
     host.click(f"#on-stage [data-participant='host-{user.pk}'] button")
@@ -141,4 +134,27 @@ def test_host_invites_guest_brings_them_on_stage_and_switches_layouts(livekit, w
     wait_js(guest, "() => !document.getElementById('ended').hidden", what="guest told the show ended")
     stream.refresh_from_db()
     assert stream.status == Stream.Status.ENDED
+    assert violations == []
+
+
+def test_host_shares_the_screen(livekit, web, browser_for, user, stream):
+    browser = browser_for("red", extra_args=["--auto-select-desktop-capture-source=Entire screen"])
+    host, violations = open_studio(browser, web, user, stream)
+    wait_js(host, "() => document.getElementById('media-state').textContent.includes('on')", what="host camera")
+    host.click("#share-screen")
+    host.wait_for_selector("#share-screen[aria-pressed='true']")
+    host.wait_for_selector("[data-layout='screen_share'][aria-checked='true']")
+    stream.refresh_from_db()
+    assert stream.scene["screen_share"] == f"host-{user.pk}"
+    # The preview draws the shared screen (the fake capture) in the screen layer, not a name card.
+    wait_js(
+        host,
+        "(key) => { const v = document.querySelector(`#sources video[data-source='${key}']`); return v && v.videoWidth > 0; }",
+        f"host-{user.pk}:screen",
+        what="screen track in the preview sources",
+    )
+    host.click("#share-screen")
+    host.wait_for_selector("[data-layout='grid'][aria-checked='true']")
+    stream.refresh_from_db()
+    assert stream.scene["screen_share"] is None
     assert violations == []

@@ -232,3 +232,28 @@ async def test_websocket_feed_for_host_and_moderator_only():
     await host_ws.disconnect()
     await mod_ws.disconnect()
     await asyncio.sleep(0)
+
+
+def test_api_lists_and_moderates_for_owner_only(user_api, stream, guest_user, other_user):
+    from rest_framework.test import APIClient
+
+    comment = add(stream, "api-1", text="see example.com")
+    add(stream, "api-2", text="on twitch", platform="twitch")
+    listing = user_api.get(f"/api/v1/streams/{stream.pk}/comments/", {"status": "pending"})
+    assert listing.status_code == 200
+    assert [c["id"] for c in listing.json()] == [comment.pk]
+    approved = user_api.post(f"/api/v1/comments/{comment.pk}/approve/")
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+    assert user_api.post(f"/api/v1/comments/{comment.pk}/hide/").json()["status"] == "hidden"
+    refused = user_api.post(f"/api/v1/comments/{comment.pk}/show/")
+    assert refused.status_code == 400  # a hidden comment cannot go on screen
+    assert user_api.post(f"/api/v1/comments/{comment.pk}/explode/").status_code == 404
+    guest_api, stranger_api = APIClient(), APIClient()
+    guest_api.force_authenticate(guest_user)
+    stranger_api.force_authenticate(other_user)
+    assert guest_api.get(f"/api/v1/streams/{stream.pk}/comments/").status_code == 403
+    assert guest_api.post(f"/api/v1/comments/{comment.pk}/approve/").status_code == 403
+    assert stranger_api.get(f"/api/v1/streams/{stream.pk}/comments/").status_code == 404
+    assert stranger_api.post(f"/api/v1/comments/{comment.pk}/approve/").status_code == 404
+    comment.refresh_from_db()
+    assert comment.status == Comment.Status.HIDDEN

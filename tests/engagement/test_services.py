@@ -224,3 +224,25 @@ def test_platform_deletion_hides_our_copy(stream):
     comment.refresh_from_db()
     assert comment.status == Comment.Status.HIDDEN
     assert services.comment_hide_platform_message(stream=stream, platform="twitch", message_id="nope") is None
+
+
+def test_rolling_queue_shows_comments_one_after_another(stream, django_capture_on_commit_callbacks):
+    first, second, hidden = (ingest(stream, f"q{n}", text=f"queued {n}", author_id=f"q{n}") for n in range(3))
+    services.comment_hide(comment=hidden)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.comment_queue_on_screen(comment=first) == 1
+        assert services.comment_queue_on_screen(comment=second) == 2
+        assert services.comment_queue_on_screen(comment=first) == 2  # queued once at most
+        realtime.redis_client().rpush(realtime.card_queue_key(stream.pk), hidden.pk)  # hidden after queueing
+        assert services.card_queue_advance(stream=stream) is True
+    card = realtime.read_card(stream.pk)
+    assert card["comment_id"] == second.pk  # re-queueing `first` moved it behind `second`
+    # While the card shows, the queue waits; once it has auto-hidden, the next one goes up.
+    assert services.card_queue_advance(stream=stream, now=card["shown_at"] + 5) is False
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.card_queue_advance(stream=stream, now=card["shown_at"] + 11) is True
+    assert realtime.read_card(stream.pk)["comment_id"] == first.pk
+    # The hidden comment is skipped, and the queue is then empty.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.card_queue_advance(stream=stream, now=card["shown_at"] + 30) is False
+    assert realtime.read_card(stream.pk)["comment_id"] == first.pk

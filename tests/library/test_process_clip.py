@@ -172,3 +172,24 @@ def test_library_page_lists_clips_with_progress_and_player(user_client, user, tm
     assert video.status_code == 206
     assert video["Content-Type"] == "video/mp4"
     assert len(b"".join(video.streaming_content)) == 100
+
+
+def test_rename_and_delete_a_clip_from_the_page(
+    user_client, user, tmp_path, settings, django_capture_on_commit_callbacks
+):
+    clip = new_clip(user, make_clip(tmp_path / "b.mp4", seconds=1), "Old name")
+    process_clip(clip.pk)
+    thumb = user_client.get(reverse("library:clip_thumbnail", args=[clip.pk]))
+    assert (thumb.status_code, thumb["Content-Type"], thumb["X-Content-Type-Options"]) == (200, "image/jpeg", "nosniff")
+
+    row = user_client.post(
+        reverse("library:clip_rename", args=[clip.pk]), {"title": "New name"}, HTTP_HX_REQUEST="true"
+    )
+    assert row.status_code == 200 and "New name" in row.content.decode()
+    clip.refresh_from_db()
+    assert clip.title == "New name"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        user_client.post(reverse("library:clip_delete", args=[clip.pk]), HTTP_HX_REQUEST="true")
+    assert not MediaClip.objects.filter(pk=clip.pk).exists()
+    assert stored_files(settings.MEDIA_ROOT) == []

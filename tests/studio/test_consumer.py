@@ -320,3 +320,40 @@ async def test_moderator_moderates_chat_but_cannot_run_the_show(stream, user, ch
     assert (await receive_until(again, "state.full"))["chat"] == []  # the deleted line is gone from history
     for comm in (guest, mod, again):
         await comm.disconnect()
+
+
+async def test_silent_client_is_closed_after_the_auth_timeout(stream, channel_layer, monkeypatch):
+    monkeypatch.setattr("apps.streams.consumers.AUTH_TIMEOUT", 0.2)
+    comm = communicator(stream.pk)
+    connected, _ = await comm.connect()
+    assert connected
+    assert (await comm.receive_output(timeout=3))["code"] == 4401
+
+
+async def test_host_hides_a_guests_video_and_the_stage_limit_is_explained(
+    stream, user, invite, host_cookie, channel_layer
+):
+    guest_row, _ = invite
+    host = communicator(stream.pk, host_cookie)
+    await host.connect()
+    await receive_until(host, "state.full")
+    await host.send_json_to({"type": "guest.mute", "guest": guest_row.pk, "video": False})
+    update = await receive_until(host, "participant.updated")
+    while update["participant"].get("guest_id") != guest_row.pk:
+        update = await receive_until(host, "participant.updated")
+    assert update["participant"]["video"] is False and update["participant"]["audio"] is True
+    assert (await Guest.objects.aget(pk=guest_row.pk)).video_enabled is False
+
+    # Ten on stage already (the Free plan's limit): the eleventh is refused with a reason.
+    def fill_stage() -> Guest:
+        for _ in range(10):
+            seat, _token = services.guest_invite(stream=stream, by=user)
+            services.guest_bring_on_stage(guest=seat, by=user)
+        return Guest.objects.get(pk=guest_row.pk)
+
+    await sync_to_async(fill_stage)()
+    await host.send_json_to({"type": "guest.stage", "guest": guest_row.pk, "on_stage": True, "ref": "11th"})
+    error = await receive_until(host, "error")
+    assert error["ref"] == "11th" and "At most 10" in error["message"]
+    assert (await Guest.objects.aget(pk=guest_row.pk)).on_stage is False
+    await host.disconnect()

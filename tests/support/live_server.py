@@ -153,6 +153,8 @@ def server_env(*, redis_url: str, extra: dict[str, str] | None = None) -> dict[s
         "PYTHONUNBUFFERED": "1",
         "LOG_LEVEL": "WARNING",
     }
+    # Set for Playwright's sync API in the test process only; the server keeps Django's async-safety checks.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env.update(extra or {})
     return env
 

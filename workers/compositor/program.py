@@ -128,6 +128,8 @@ class CanvasProgram(ProgramSource):
             return None
         now = time.monotonic()
         frames = self.session.latest_frames()
+        follower = self.session.card_follower
+        self.renderer.comment_card = follower.card if follower is not None else None
         with self._lock:
             graph, previous = self._graph, self._previous
             progress = (self._frame_index - self._fade_start + 1) / self._fade_frames if previous is not None else 1.0
@@ -160,10 +162,17 @@ class CompositorSession:
         redis_url: str | None = None,
         scene_key: str | None = None,
         load_asset: Callable[[str], Image.Image | None] | None = None,
+        card_key: str | None = None,
         sample_rate: int = 48000,
         channels: int = 2,
     ) -> None:
         self.url, self.token = url, token
+        # The on-screen comment card (apps.engagement): followed from Redis on its own thread.
+        self.card_follower: Any = None
+        if redis_url and card_key:
+            from apps.engagement.card_render import CardFollower
+
+            self.card_follower = CardFollower(redis_url, card_key)
         self.redis_url, self.scene_key = redis_url, scene_key
         self.programs = {
             name: CanvasProgram(
@@ -239,6 +248,8 @@ class CompositorSession:
             if self.redis_url and self.scene_key:
                 self._scene_thread = threading.Thread(target=self._watch_scene, name="compositor-scene", daemon=True)
                 self._scene_thread.start()
+            if self.card_follower is not None:
+                self.card_follower.start()
         if not self._joined.wait(timeout):
             log.warning("compositor: not in the room after %.0f s; still trying", timeout)
         return self.connected
@@ -263,6 +274,8 @@ class CompositorSession:
             self._thread.join(timeout=5)
         if self._scene_thread is not None:
             self._scene_thread.join(timeout=5)
+        if self.card_follower is not None:
+            self.card_follower.stop()
         self.connected = False
 
     # --- the receive side (runs on the session's event loop) ---------------------------

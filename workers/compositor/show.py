@@ -75,6 +75,7 @@ def compositor_for_stream(stream_id: int) -> CompositorSession:
     Opens the room if the studio has not (a scheduled show started from the API); each (re)join gets a
     fresh short-lived token.
     """
+    from apps.engagement.realtime import comment_card_key
     from apps.rtc.services import rtc_compositor_token, rtc_open_room
     from apps.streams.models import Stream
     from apps.streams.scene import redis_key, scene_state
@@ -97,6 +98,7 @@ def compositor_for_stream(stream_id: int) -> CompositorSession:
         state={**state, "version": time.time_ns() // 1000},
         redis_url=settings.REDIS_URL,
         scene_key=redis_key(stream.pk),
+        card_key=comment_card_key(stream.pk),
         load_asset=loader,
     )
 

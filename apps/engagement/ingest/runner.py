@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 # The lease outlives a crashed runner by at most this long; a live runner renews it every third of it.
 LEASE_SECONDS = 30
+# How often the rolling card queue is checked: a queued card follows the previous one within this.
+CARD_QUEUE_TICK_SECONDS = 0.5
 # How often the runner checks that the stream is still live.
 LIVENESS_CHECK_SECONDS = 5.0
 
@@ -221,6 +223,19 @@ async def _watch(
     stop.set()
 
 
+async def _advance_card_queue(stream: Stream, stop: asyncio.Event) -> None:
+    """While the show runs, put the next queued comment on screen when the current card hides."""
+    from apps.engagement.services import card_queue_advance
+
+    advance = sync_to_async(card_queue_advance, thread_sensitive=True)
+    client = realtime.redis_client()
+    while not stop.is_set():
+        if client.llen(realtime.card_queue_key(stream.pk)):
+            await advance(stream=stream)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=CARD_QUEUE_TICK_SECONDS)
+
+
 async def ingest_stream(
     stream_id: int,
     *,
@@ -253,6 +268,7 @@ async def ingest_stream(
 
         deadline = time.monotonic() + slice_seconds if slice_seconds else None
         watcher = asyncio.create_task(_watch(stream_id, holder, stop, deadline, still_live))
+        queue_task = asyncio.create_task(_advance_card_queue(stream, stop))
         flusher = asyncio.create_task(sink.run(stop))
         results = await asyncio.gather(
             *(run_source(s, stop=stop, backoff=Backoff(base=backoff_base)) for s in sources), return_exceptions=True
@@ -260,6 +276,7 @@ async def ingest_stream(
         stop.set()
         await watcher
         await flusher
+        await queue_task
         outcome: dict[str, str] = {}
         for source, result in zip(sources, results, strict=True):
             outcome[source.platform] = result if isinstance(result, str) else f"error: {result!r}"[:200]

@@ -22,7 +22,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         user, created = User.objects.get_or_create(
-            email=options["email"], defaults={"username": "demo", "tier": Tier.PRO, "is_staff": True, "is_superuser": True}
+            email=options["email"],
+            defaults={"username": "demo", "tier": Tier.PRO, "is_staff": True, "is_superuser": True},
         )
         user.set_password(options["password"])
         user.save()
