@@ -1,4 +1,4 @@
-"""YouTube live chat through `liveChatMessages.list` polling.
+"""YouTube live chat: `liveChatMessages.streamList` (server streaming), else `liveChatMessages.list` polling.
 
 Each call costs quota, so the poller never asks sooner than the
 `pollingIntervalMillis` of the previous answer, and always continues from its
@@ -7,11 +7,19 @@ error pauses polling for `quota_backoff` seconds instead of retrying hot; the
 chat ending (`offlineAt`, `liveChatEnded`, `liveChatNotFound`,
 `liveChatDisabled`) finishes the source.
 
-Reference: https://developers.google.com/youtube/v3/live/docs/liveChatMessages/list
+`YouTubeChatStream` keeps one request open and receives pages as they are
+posted (streamed JSON array over HTTP), resuming with the last nextPageToken
+after a drop, and falls back to polling where the endpoint is not available.
+
+References: https://developers.google.com/youtube/v3/live/docs/liveChatMessages/list and
+https://developers.google.com/youtube/v3/live/docs/liveChatMessages/streamList
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -165,3 +173,137 @@ class YouTubeChatPoller(ChatSource):
             raise TransientError(self.last_error)
         # Any other 4xx is a request we cannot fix by retrying.
         raise SourceFinished(self.last_error)
+
+
+class _JsonArrayStream:
+    """Incremental reader of a streamed JSON array (`[{...},\n{...}` arriving in pieces), as Google's
+    REST transport delivers server-streaming RPCs: yields each element as soon as it is complete."""
+
+    def __init__(self) -> None:
+        self.buffer = ""
+        self.started = False
+        self._decoder = json.JSONDecoder()
+
+    def feed(self, text: str) -> list[Any]:
+        self.buffer += text
+        out: list[Any] = []
+        while True:
+            stripped = self.buffer.lstrip(" \t\r\n,")
+            if not self.started:
+                if not stripped:
+                    self.buffer = ""
+                    return out
+                if stripped[0] != "[":
+                    raise ValueError("not a streamed JSON array")
+                stripped = stripped[1:]
+                self.started = True
+                self.buffer = stripped
+                continue
+            if not stripped or stripped[0] == "]":
+                self.buffer = stripped
+                return out
+            try:
+                value, end = self._decoder.raw_decode(stripped)
+            except json.JSONDecodeError:
+                self.buffer = stripped  # incomplete element: wait for more
+                return out
+            out.append(value)
+            self.buffer = stripped[end:]
+
+
+class YouTubeChatStream(YouTubeChatPoller):
+    """`liveChatMessages.streamList`: one long request that sends pages as messages are posted.
+
+    Each streamed element is a LiveChatMessageListResponse; its nextPageToken resumes the
+    stream after a drop. If the endpoint is not available to this project (404/405/501), or
+    answers something that is not a streamed JSON array, the source falls back to polling
+    `liveChatMessages.list` (the parent class) for the rest of the show.
+    """
+
+    def __init__(self, *, event_timeout: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.stream_url = self.url + "/stream"
+        self.mode = "stream"
+        self.event_timeout = event_timeout
+        self.stream_connections = 0
+        self._reader: asyncio.Task[None] | None = None
+        self._pages: asyncio.Queue[dict[str, Any] | BaseException | str] = asyncio.Queue()
+
+    def state(self) -> dict[str, Any]:
+        return {**super().state(), "mode": self.mode}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        super().restore(state)
+        self.mode = str(state.get("mode") or self.mode)
+
+    def idle_seconds(self) -> float:
+        return super().idle_seconds() if self.mode == "poll" or self.clock() < self.next_poll_at else 0.0
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+            self._reader = None
+            self._pages = asyncio.Queue()
+        await super().close()
+
+    async def step(self) -> bool:
+        if self.mode == "poll":
+            return await super().step()
+        if self.clock() < self.next_poll_at:
+            return False  # quota backoff
+        if self._reader is None:
+            self._reader = asyncio.create_task(self._read())
+        try:
+            page = await asyncio.wait_for(self._pages.get(), timeout=self.event_timeout)
+        except TimeoutError:
+            return False
+        if page == "fallback":
+            await self.close()
+            self.mode = "poll"
+            return True
+        if isinstance(page, BaseException):
+            self._reader = None
+            raise page
+        assert isinstance(page, dict)
+        for item in page.get("items") or []:
+            comment = parse_item(item)
+            if comment is not None:
+                await self.deliver(comment)
+        self.page_token = str(page.get("nextPageToken") or self.page_token)
+        if page.get("offlineAt"):
+            raise SourceFinished("the live chat went offline")
+        return True
+
+    async def _read(self) -> None:
+        params = {"liveChatId": self.live_chat_id, "part": "id,snippet,authorDetails", "profileImageSize": "88"}
+        if self.page_token:
+            params["pageToken"] = self.page_token
+        headers = {"Authorization": f"Bearer {self._access_token()}"}
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout, read=None))
+        try:
+            async with self._client.stream("GET", self.stream_url, params=params, headers=headers) as response:
+                if response.status_code in {404, 405, 501}:
+                    await self._pages.put("fallback")
+                    return
+                if response.status_code != 200:
+                    await response.aread()
+                    self._handle_error(response)  # raises, or sets the quota backoff
+                    raise TransientError(f"streamList answered {response.status_code}")
+                self.stream_connections += 1
+                parser = _JsonArrayStream()
+                async for text in response.aiter_text():
+                    try:
+                        pages = parser.feed(text)
+                    except ValueError:
+                        await self._pages.put("fallback")
+                        return
+                    for page in pages:
+                        await self._pages.put(page)
+                raise TransientError("streamList connection closed")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - handed to step(), which raises it in the loop
+            await self._pages.put(exc)
