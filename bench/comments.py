@@ -152,17 +152,21 @@ def _clients(url: str, cookie: str, count: int, ready: Any, results: Any, quiet:
             task.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
         for at, raw in raw_arrivals:
-            event = json.loads(raw)
-            if event.get("type") == "comment.created":
-                arrivals.append((int(event["comment"]["author_id"].split("-")[1]), at))
-            elif event.get("type") == "comment.created_many":
-                arrivals.extend((int(c["author_id"].split("-")[1]), at) for c in event["comments"])
+            _collect(json.loads(raw), at, arrivals)
         results.put(arrivals)
         for ws in sockets:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(), 1)
 
     asyncio.run(main())
+
+
+def _collect(event: dict[str, Any], at: float, arrivals: list[tuple[int, float]]) -> None:
+    """(comment number, arrival time) for each comment an event carries."""
+    if event.get("type") == "comment.created":
+        arrivals.append((int(event["comment"]["author_id"].split("-")[1]), at))
+    elif event.get("type") == "comment.created_many":
+        arrivals.extend((int(c["author_id"].split("-")[1]), at) for c in event["comments"])
 
 
 def bench_delivery(

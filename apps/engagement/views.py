@@ -29,15 +29,18 @@ WEBHOOK_MAX_BODY_BYTES = 256 * 1024
 def _panel_context(request: HttpRequest, stream: Stream) -> dict[str, Any]:
     platform = request.GET.get("platform", "")
     status = request.GET.get("status", "")
+    options = services.engagement_settings_for(stream)
+    comments = selectors.panel_comments(stream=stream, platform=platform, status=status)
+    selectors.mark_on_screen(stream=stream, comments=comments, auto_hide_seconds=options.card_auto_hide_seconds)
     return {
         "stream": stream,
-        "comments": selectors.panel_comments(stream=stream, platform=platform, status=status),
+        "comments": comments,
         "pending_count": selectors.pending_count(stream=stream),
         "platforms": Platform.choices,
         "statuses": Comment.Status.choices,
         "current_platform": platform,
         "current_status": status,
-        "settings": services.engagement_settings_for(stream),
+        "settings": options,
         "modes": ModerationMode.choices,
     }
 
@@ -52,6 +55,10 @@ def panel(request: HttpRequest, stream_id: int) -> HttpResponse:
 
 def _row(request: HttpRequest, comment: Comment, error: str = "") -> HttpResponse:
     comment.refresh_from_db()
+    options = services.engagement_settings_for(comment.stream)
+    selectors.mark_on_screen(
+        stream=comment.stream, comments=[comment], auto_hide_seconds=options.card_auto_hide_seconds
+    )
     context = {"comment": comment, "stream": comment.stream, "error": error}
     return render(request, "engagement/_comment_row.html", context, status=INVALID if error else 200)
 

@@ -9,6 +9,8 @@ Authentication
   ``{"type": "auth", "token": "..."}`` so tokens stay out of URLs and access logs.
   A client that is neither gets closed with 4401 after AUTH_TIMEOUT seconds.
 * The origin is checked by ``AllowedHostsOriginValidator`` in ``streamus/asgi.py``.
+* A guest's invite is checked again on every message and every GUEST_RECHECK_SECONDS,
+  so a revoke or an expiry made anywhere ends their session (4410).
 
 Close codes: 4401 not authenticated, 4403 not allowed in this studio, 4404 no
 such stream, 4410 invite revoked / expired / guest removed.
@@ -105,6 +107,9 @@ CHAT_BURST, CHAT_WINDOW_SECONDS = 8, 10.0
 # Presence and chat keys expire a day after the last write: a show is ≤ 24 h.
 REDIS_TTL_SECONDS = 24 * 3600
 SESSION_GUESTS_KEY = "studio_guests"
+# A guest's invite is checked again this often while connected, so a revoke or an
+# expiry made anywhere (dashboard, API, beat) ends their session without a message.
+GUEST_RECHECK_SECONDS = 15.0
 
 HOST, MODERATOR, GUEST = "host", "moderator", "guest"
 # What the studio may change through scene.set (apps/streams/scene.py validates each).
@@ -355,6 +360,7 @@ class StudioConsumer(AsyncJsonWebsocketConsumer):
         # Any: redis-py's asyncio stubs type commands as "Awaitable[T] | T".
         self.redis: Any = None
         self.auth_timer: asyncio.TimerHandle | None = None
+        self.recheck: asyncio.Task[None] | None = None
         await self.accept()
         result = await database_sync_to_async(_authenticate_session)(
             self.stream_id, self.scope.get("user"), self.scope.get("session")
@@ -398,10 +404,22 @@ class StudioConsumer(AsyncJsonWebsocketConsumer):
                 stream_group(self.stream_id), {"type": "participant.joined", "participant": you}
             )
         await self.send_json(state)
+        if guest_id is not None:
+            self.recheck = asyncio.ensure_future(self._recheck_guest(guest_id))
+
+    async def _recheck_guest(self, guest_id: int) -> None:
+        while True:
+            await asyncio.sleep(GUEST_RECHECK_SECONDS)
+            if not await database_sync_to_async(_guest_still_usable)(guest_id):
+                await self.send_json({"type": "session.ended", "reason": "Your invite is no longer valid."})
+                await self.close(code=4410)
+                return
 
     async def disconnect(self, code: int) -> None:
         if self.auth_timer is not None:
             self.auth_timer.cancel()
+        if self.recheck is not None:
+            self.recheck.cancel()
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.identity:

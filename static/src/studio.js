@@ -402,7 +402,11 @@ async function startMedia() {
     const joined = await joinRoom({
       rtcPath: root.dataset.rtcPath,
       sources,
-      onState: (s) => mediaState(s === "connected" ? "Camera and microphone on" : `Media ${s}…`),
+      // `room` is still null on the first connect; set on a later reconnect, when the tracks are already up.
+      onState: (s) =>
+        mediaState(
+          s === "connected" ? (room ? "Camera and microphone on" : "Starting camera and microphone…") : `Media ${s}…`,
+        ),
     });
     room = joined.room;
     room.on(RoomEvent.LocalTrackUnpublished, (pub) => {
@@ -448,7 +452,10 @@ $("mute-mic").addEventListener("click", (e) => toggle(e.currentTarget, Track.Sou
 $("mute-cam").addEventListener("click", (e) => toggle(e.currentTarget, Track.Source.Camera, ["Stop video", "Start video"]));
 $("share-screen").addEventListener("click", async (event) => {
   const button = event.currentTarget;
-  if (!room) return;
+  if (!room) {
+    toast("Your camera is still connecting to the studio; try again in a moment.", "info");
+    return;
+  }
   const sharing = button.getAttribute("aria-pressed") === "true";
   try {
     await room.localParticipant.setScreenShareEnabled(!sharing, { audio: false });

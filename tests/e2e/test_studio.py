@@ -65,7 +65,11 @@ def test_only_the_owner_opens_the_studio(livekit, web, browser_for, stream, othe
 
 def test_host_invites_guest_brings_them_on_stage_and_switches_layouts(livekit, web, browser_for, user, stream):
     host, violations = open_studio(browser_for("red"), web, user, stream)
-    wait_js(host, "() => document.getElementById('media-state').textContent.includes('on')", what="host camera")
+    wait_js(
+        host,
+        "() => document.getElementById('media-state').textContent === 'Camera and microphone on'",
+        what="host camera",
+    )
     # Alone on stage: the whole program is the host's red camera.
     wait_preview(host, 0.5, 0.5, "red", "host in the preview")
 
@@ -140,7 +144,11 @@ def test_host_invites_guest_brings_them_on_stage_and_switches_layouts(livekit, w
 def test_host_shares_the_screen(livekit, web, browser_for, user, stream):
     browser = browser_for("red", extra_args=["--auto-select-desktop-capture-source=Entire screen"])
     host, violations = open_studio(browser, web, user, stream)
-    wait_js(host, "() => document.getElementById('media-state').textContent.includes('on')", what="host camera")
+    wait_js(
+        host,
+        "() => document.getElementById('media-state').textContent === 'Camera and microphone on'",
+        what="host camera",
+    )
     host.click("#share-screen")
     host.wait_for_selector("#share-screen[aria-pressed='true']")
     host.wait_for_selector("[data-layout='screen_share'][aria-checked='true']")

@@ -11,11 +11,12 @@ import asyncio
 import hashlib
 import hmac
 import itertools
+import json
 
 from apps.engagement.ingest.base import Backoff, IncomingComment, run_source
 from apps.engagement.ingest.facebook import FacebookCommentsSource
 from apps.engagement.ingest.twitch import TwitchChatClient, parse_line
-from apps.engagement.ingest.youtube import YouTubeChatPoller
+from apps.engagement.ingest.youtube import YouTubeChatPoller, YouTubeChatStream
 from tests.engagement.fakes import FakeHttpServer, FakeTwitchIrc, Reply, payload, payload_json
 
 CHAT_PATH = "/youtube/v3/liveChat/messages"
@@ -289,3 +290,84 @@ async def test_facebook_falls_back_to_polling_with_cursor_and_rate_limit():
     assert polls[2].query["after"] == "QVFIUkJ6dHd"
     assert polls[2].at - polls[1].at >= 0.4  # X-App-Usage at 95 %: interval doubled
     assert collector.ids == ["1234567890_112", "1234567890_113"]
+
+
+STREAM_PATH = CHAT_PATH + "/stream"
+
+
+async def test_youtube_stream_list_resumes_with_the_last_page_token():
+    page1, page2 = payload_json("youtube_page1.json"), payload_json("youtube_page2.json")
+    ended = {"kind": "youtube#liveChatMessageListResponse", "offlineAt": "2026-11-24T08:00:00Z", "items": []}
+    # The first connection streams two pages (split mid-element, as chunks arrive), then drops
+    # without closing the array; the second resumes from page 2's token and reports the chat offline.
+    text = "[" + json.dumps(page1) + ",\n" + json.dumps(page2)
+    with FakeHttpServer() as server:
+        server.add(
+            STREAM_PATH,
+            Reply(chunks=[text[:100], text[100:700], text[700:]], delay=0.02),
+            Reply(chunks=["[" + json.dumps(ended) + "]"]),
+        )
+        collector = Collector()
+        source = YouTubeChatStream(
+            sink=collector, live_chat_id="chat-1", access_token="ya29.t", base_url=server.url + "/youtube/v3"
+        )
+        assert await run_until(source, collector) == "finished"
+
+    first, second = server.on(STREAM_PATH)
+    assert "pageToken" not in first.query and second.query["pageToken"] == page2["nextPageToken"]
+    assert first.headers["authorization"] == "Bearer ya29.t"
+    assert server.on(CHAT_PATH) == []  # streaming: no polling calls spent
+    assert collector.ids == [page1["items"][0]["id"], "LCC.superchat-0001", "LCC.superchat-0001", "LCC.text-0004"]
+    assert source.stream_connections == 2
+
+
+async def test_youtube_stream_list_falls_back_to_polling_where_unavailable():
+    page1 = payload_json("youtube_page1.json")
+    with FakeHttpServer() as server:
+        server.add(STREAM_PATH, Reply(404, {"error": {"code": 404, "message": "Not Found"}}))
+        server.add(CHAT_PATH, Reply(200, page1), Reply(403, payload_json("youtube_ended.json")))
+        collector = Collector()
+        source = YouTubeChatStream(
+            sink=collector, live_chat_id="chat-1", access_token="t", base_url=server.url + "/youtube/v3"
+        )
+        assert await run_until(source, collector) == "finished"
+    assert source.mode == "poll"
+    polls = server.on(CHAT_PATH)
+    assert len(polls) == 2 and polls[1].query["pageToken"] == page1["nextPageToken"]
+    assert polls[1].at - polls[0].at >= 1.5  # pollingIntervalMillis still honoured after the fallback
+    assert len(collector.ids) == 2
+
+
+async def test_platform_tokens_stay_out_of_the_logs():
+    # Facebook wants the token in the query string, and httpx logs every request URL at INFO.
+    # The project's log handlers carry RedactSecretsFilter; read the log through one of them.
+    import io
+    import logging
+
+    from apps.core.logging import RedactSecretsFilter
+
+    token = "EAAB-secret-page-token-1234567890"
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.addFilter(RedactSecretsFilter())
+    logging.getLogger().addHandler(handler)
+    try:
+        with FakeHttpServer() as server:
+            server.add(COMMENTS_PATH, Reply(200, payload_json("facebook_comments.json")))
+            collector = Collector()
+            source = FacebookCommentsSource(
+                sink=collector,
+                live_video_id=VIDEO,
+                access_token=token,
+                streaming_base_url=server.url,
+                graph_base_url=server.url + "/v24.0",
+                use_stream=False,
+            )
+            assert await source.step() is True
+            await source.close()
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert server.on(COMMENTS_PATH)[0].query["access_token"] == token
+    logged = out.getvalue()
+    assert "HTTP Request: GET" in logged  # the request was logged...
+    assert token not in logged and token[-12:] not in logged  # ...without the token

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -64,6 +65,11 @@ def test_host_actions_change_rows_and_card(user_client, stream):
     # on_commit runs for real in the test client only outside the test transaction: check the row instead.
     comment.refresh_from_db()
     assert comment.shown_on_screen_at is not None
+    # Once the card has auto-hidden on air (10 s by default), the panel stops calling it on screen.
+    panel_url = reverse("engagement:panel", args=[stream.pk])
+    assert "On screen</span>" in user_client.get(panel_url).content.decode()
+    Comment.objects.filter(pk=comment.pk).update(shown_on_screen_at=comment.shown_on_screen_at - timedelta(seconds=11))
+    assert "On screen</span>" not in user_client.get(panel_url).content.decode()
     assert user_client.post(reverse("engagement:take_off_screen", args=[stream.pk])).status_code == 200
     comment.refresh_from_db()
     assert comment.shown_on_screen_at is None

@@ -357,3 +357,19 @@ async def test_host_hides_a_guests_video_and_the_stage_limit_is_explained(
     assert error["ref"] == "11th" and "At most 10" in error["message"]
     assert (await Guest.objects.aget(pk=guest_row.pk)).on_stage is False
     await host.disconnect()
+
+
+async def test_a_revoke_made_elsewhere_ends_the_guest_session(
+    stream, user, invite, guest_cookie, channel_layer, monkeypatch
+):
+    monkeypatch.setattr("apps.streams.consumers.GUEST_RECHECK_SECONDS", 0.2)
+    guest_row, _ = invite
+    comm = communicator(stream.pk, guest_cookie)
+    await comm.connect()
+    await receive_until(comm, "state.full")
+    # The dashboard's revoke button: no studio event, just the row.
+    await sync_to_async(services.guest_revoke)(guest=guest_row, by=user)
+    ended = await receive_until(comm, "session.ended")
+    assert "no longer valid" in ended["reason"]
+    assert (await comm.receive_output(timeout=3))["code"] == 4410
+    await comm.disconnect()

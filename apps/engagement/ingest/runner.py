@@ -31,7 +31,7 @@ from apps.engagement import realtime
 from apps.engagement.ingest.base import Backoff, ChatSource, IncomingComment, Sink, run_source
 from apps.engagement.ingest.facebook import FacebookCommentsSource
 from apps.engagement.ingest.twitch import TwitchChatClient
-from apps.engagement.ingest.youtube import YouTubeChatPoller
+from apps.engagement.ingest.youtube import YouTubeChatStream
 from apps.streams.models import Stream
 
 logger = logging.getLogger(__name__)
@@ -107,7 +107,8 @@ def build_source(
 ) -> ChatSource:
     platform = target["platform"]
     if platform == "youtube":
-        return YouTubeChatPoller(
+        # streamList where the project has it, polling otherwise (the source falls back by itself).
+        return YouTubeChatStream(
             sink=sink,
             live_chat_id=target["chat_id"],
             access_token=target["token"],
