@@ -91,7 +91,9 @@ def stage_people(stream: Stream) -> list[engine.Participant]:
     if scene.get("host_on_stage", True):
         people.append(
             engine.Participant(
-                id=host_identity(stream), name=stream.owner.get_username(), muted=bool(scene.get("host_muted"))
+                id=host_identity(stream),
+                name=stream.owner.username or stream.owner.get_username(),
+                muted=bool(scene.get("host_muted")),
             )
         )
     guests = Guest.objects.filter(stream=stream, on_stage=True).usable().order_by("created_at", "pk")

@@ -199,6 +199,10 @@ def guest_revoke(*, guest: Guest, by: User | None) -> Guest:
         guest.revoked_at = timezone.now()
     guest.on_stage = False
     guest.save(update_fields=["revoked_at", "on_stage"])
+    # Close their studio websocket now rather than at its next periodic re-check.
+    from apps.streams.consumers import end_guest_session  # the consumer module imports these services
+
+    end_guest_session(guest.stream_id, guest.pk, "Your invite was revoked by the host.")
     return guest
 
 
