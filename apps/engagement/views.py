@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.engagement import selectors, services
+from apps.engagement import realtime, selectors, services
 from apps.engagement.access import stream_for_moderation, studio_participant
 from apps.engagement.models import Comment, ModerationMode, Platform
 from apps.streams.models import Stream
@@ -26,7 +26,8 @@ WEBHOOK_MAX_BATCH = 100
 WEBHOOK_MAX_BODY_BYTES = 256 * 1024
 
 
-def _panel_context(request: HttpRequest, stream: Stream) -> dict[str, Any]:
+def panel_context(request: HttpRequest, stream: Stream) -> dict[str, Any]:
+    """What templates/engagement/_panel.html needs (the studio and guest pages include it too)."""
     platform = request.GET.get("platform", "")
     status = request.GET.get("status", "")
     options = services.engagement_settings_for(stream)
@@ -47,10 +48,36 @@ def _panel_context(request: HttpRequest, stream: Stream) -> dict[str, Any]:
 
 @require_GET
 def panel(request: HttpRequest, stream_id: int) -> HttpResponse:
-    """The whole panel, or only the feed when HTMX refreshes it (`?feed=1`)."""
+    """The whole panel, only the feed (`?feed=1`), or the feed as JSON (`?format=json`).
+
+    The JSON is what the studio's live panel (static/src/studio/comments.js) loads each time its
+    websocket (re)connects, before applying the `comment.*` events that follow: the same
+    payloads as the events, plus the pending count and the card on screen now.
+    """
     stream = stream_for_moderation(request, stream_id)
+    if request.GET.get("format") == "json":
+        return JsonResponse(_feed_json(request, stream))
     template = "engagement/_feed.html" if request.GET.get("feed") else "engagement/_panel.html"
-    return render(request, template, _panel_context(request, stream))
+    return render(request, template, panel_context(request, stream))
+
+
+def _feed_json(request: HttpRequest, stream: Stream) -> dict[str, Any]:
+    options = services.engagement_settings_for(stream)
+    comments = selectors.panel_comments(
+        stream=stream, platform=request.GET.get("platform", ""), status=request.GET.get("status", "")
+    )
+    selectors.mark_on_screen(stream=stream, comments=comments, auto_hide_seconds=options.card_auto_hide_seconds)
+    payloads = []
+    for comment in comments:
+        payload = services.comment_payload(comment)
+        # The auto-hidden card is off the program even though the row still has shown_on_screen_at.
+        payload["on_screen"] = comment.on_screen_now  # type: ignore[attr-defined]
+        payloads.append(payload)
+    return {
+        "comments": payloads,
+        "pending_count": selectors.pending_count(stream=stream),
+        "card": realtime.read_card(stream.pk),
+    }
 
 
 def _row(request: HttpRequest, comment: Comment, error: str = "") -> HttpResponse:
@@ -93,7 +120,7 @@ def comment_action(request: HttpRequest, stream_id: int, comment_id: int, action
 def take_off_screen(request: HttpRequest, stream_id: int) -> HttpResponse:
     stream = stream_for_moderation(request, stream_id)
     services.comment_take_off_screen(stream=stream, by=request.user)
-    return render(request, "engagement/_feed.html", _panel_context(request, stream))
+    return render(request, "engagement/_feed.html", panel_context(request, stream))
 
 
 @require_POST
@@ -103,7 +130,7 @@ def set_mode(request: HttpRequest, stream_id: int) -> HttpResponse:
         services.moderation_mode_set(stream=stream, mode=request.POST.get("moderation_mode", ""))
     except ValidationError:
         return HttpResponse("Choose a moderation mode.", status=INVALID)
-    return render(request, "engagement/_panel.html", _panel_context(request, stream))
+    return render(request, "engagement/_panel.html", panel_context(request, stream))
 
 
 @require_POST

@@ -20,6 +20,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.core.ownership import get_owned_or_404
+from apps.engagement.access import can_moderate
+from apps.engagement.views import panel_context
 
 from . import services, studio_services
 from .consumers import SESSION_GUESTS_KEY, guest_payload, publish
@@ -62,6 +64,8 @@ def studio(request: HttpRequest, stream_id: int) -> HttpResponse:
         "overlays": OVERLAYS,
         "invite_form": GuestInviteForm(),
         "destinations": list(stream.destinations.all()),
+        # The comments moderation panel (first paint; static/src/studio/comments.js keeps it live).
+        **panel_context(request, stream),
     }
     return render(request, "studio/studio.html", context)
 
@@ -157,6 +161,9 @@ def guest_join(request: HttpRequest, token: str) -> HttpResponse:
             return redirect(request.path)
     context: dict[str, Any] = {"guest": guest, "stream": guest.stream, "error": error}
     if request.method == "GET" and _session_guest(request, guest) and guest.joined_at:
+        # A moderator's page carries the comments panel; a plain guest's has none (and its socket is refused).
+        if can_moderate(request.user, request.session, guest.stream):
+            context.update(panel_context(request, guest.stream), can_moderate=True)
         return render(request, "guest/green_room.html", context)
     return render(request, "guest/join.html", context, status=INVALID if error else 200)
 
