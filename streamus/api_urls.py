@@ -10,7 +10,7 @@ from apps.destinations import platform_views as connections_api
 from apps.library import api as library_api
 from apps.recordings import api as recordings_api
 from apps.streams import api as streams_api
-from apps.streams import scene_api
+from apps.streams import playback_api, scene_api
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -28,6 +28,7 @@ urlpatterns = [
     path("streams/<int:pk>/end/", streams_api.StreamEndApi.as_view(), name="api-stream-end"),
     path("streams/<int:pk>/guests/", streams_api.StreamGuestListApi.as_view(), name="api-stream-guests"),
     path("streams/<int:pk>/scene/", scene_api.SceneApi.as_view(), name="api-stream-scene"),
+    path("streams/<int:pk>/playback/", playback_api.PlaybackApi.as_view(), name="api-stream-playback"),
     path("guests/<int:pk>/", streams_api.GuestDetailApi.as_view(), name="api-guest-detail"),
     path("guests/<int:pk>/revoke/", streams_api.GuestRevokeApi.as_view(), name="api-guest-revoke"),
     path("guests/<int:pk>/stage/", streams_api.GuestStageApi.as_view(), name="api-guest-stage"),
@@ -39,6 +40,7 @@ urlpatterns = [
         name="api-stream-destinations",
     ),
     path("destinations/<int:pk>/", destinations_api.DestinationDetailApi.as_view(), name="api-destination-detail"),
+    path("destinations/<int:pk>/live/", destinations_api.DestinationLiveApi.as_view(), name="api-destination-live"),
     # connected platform accounts
     path("connections/", connections_api.ConnectionListApi.as_view(), name="api-connection-list"),
     path("connections/<int:pk>/", connections_api.ConnectionDetailApi.as_view(), name="api-connection-detail"),

@@ -251,6 +251,11 @@ FFPROBE_BIN = env.str("FFPROBE_BIN", default="ffprobe")
 # are uploaded by the next run); uploaded to default storage at stop.
 BROADCAST_SPOOL_DIR = Path(env.str("BROADCAST_SPOOL_DIR", default=str(VAR_DIR / "spool")))
 BROADCAST_X264_PRESET = env.str("BROADCAST_X264_PRESET", default="veryfast")
+# The show's program: the LiveKit compositor (the studio's room), or the generated test scene
+# (moving pattern, clock, tone) for a media worker without LiveKit and for the engine's own tests.
+BROADCAST_SOURCE = env.str("BROADCAST_SOURCE", default="compositor")
+if BROADCAST_SOURCE not in {"compositor", "test_scene"}:
+    raise ImproperlyConfigured(f"BROADCAST_SOURCE must be compositor or test_scene, not {BROADCAST_SOURCE!r}")
 # Extra CA bundle the pushers trust for rtmps (tests and private ingests); system CAs otherwise.
 BROADCAST_EXTRA_CA_FILE = env.str("BROADCAST_EXTRA_CA_FILE", default="")
 

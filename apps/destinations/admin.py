@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from . import services
 from .models import ConnectedAccount, StreamDestination
 
 
@@ -53,6 +54,14 @@ class StreamDestinationAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        url = cleaned.get("rtmp_url")
+        if url and ("rtmp_url" in self.changed_data or self.instance._state.adding):
+            # The same SSRF guard as the services: an admin must not point a pusher at the metadata
+            # service or the LAN either. Only when the URL changes, so an edit does not depend on DNS.
+            try:
+                services.check_reachable_host(StreamDestination(rtmp_url=url))
+            except forms.ValidationError as exc:
+                self.add_error("rtmp_url", exc.message_dict.get("rtmp_url", exc.messages))
         key = cleaned.get("new_stream_key") or ""
         if key and cleaned.get("clear_stream_key"):
             self.add_error("clear_stream_key", "Either paste a new key or remove the stored one, not both.")

@@ -55,3 +55,27 @@ class DestinationDetailApi(APIView):
         destination = get_owned_or_404(StreamDestination.objects.select_related("stream"), request.user, pk=pk)
         services.destination_delete(destination=destination, by=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DestinationLiveApi(APIView):
+    """Start (POST) or stop (DELETE) one destination's push while its stream is live.
+
+    The running show picks the command up from Redis within a fraction of a second; its
+    progress then shows in the destination's status and health.
+    """
+
+    @extend_schema(request=None, responses={202: DestinationOutputSerializer}, summary="Start pushing while live")
+    def post(self, request: Request, pk: int) -> Response:
+        from apps.streams.broadcast import destination_add_live  # media stack: imported only when used
+
+        destination = get_owned_or_404(StreamDestination.objects.select_related("stream"), request.user, pk=pk)
+        destination_add_live(destination=destination, by=request_user(request))
+        return Response(DestinationOutputSerializer(destination).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={202: DestinationOutputSerializer}, summary="Stop pushing while live")
+    def delete(self, request: Request, pk: int) -> Response:
+        from apps.streams.broadcast import destination_remove_live
+
+        destination = get_owned_or_404(StreamDestination.objects.select_related("stream"), request.user, pk=pk)
+        destination_remove_live(destination=destination, by=request_user(request))
+        return Response(DestinationOutputSerializer(destination).data, status=status.HTTP_202_ACCEPTED)

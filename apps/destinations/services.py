@@ -34,7 +34,7 @@ def _resolve_url(platform: str, rtmp_url: str) -> str:
     raise ValidationError({"rtmp_url": "A custom destination needs its rtmp:// or rtmps:// ingest URL."})
 
 
-def _check_reachable_host(destination: StreamDestination) -> None:
+def check_reachable_host(destination: StreamDestination) -> None:
     """SSRF guard: the URL's host must resolve to public addresses only (checked again at connect time)."""
     if destination.rtmp_url in DEFAULT_INGEST_URLS.values():
         return  # our own constants; resolving them here would only make saving depend on DNS
@@ -50,7 +50,7 @@ def _validate(destination: StreamDestination) -> None:
         raise ValidationError({"platform": f"Choose one of {', '.join(Platform.values)}."})
     # full_clean checks scheme, credentials and length before we spend a DNS lookup on the host.
     destination.full_clean(exclude=["stream"])
-    _check_reachable_host(destination)
+    check_reachable_host(destination)
     if destination.platform != Platform.CUSTOM and not destination.has_stream_key:
         raise ValidationError(
             {"stream_key": f"Paste the stream key from {Platform(destination.platform).label}."}, code="required"

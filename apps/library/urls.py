@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import guest_views, views
+from . import guest_views, playback_views, views
 
 app_name = "library"
 urlpatterns = [
@@ -16,4 +16,6 @@ urlpatterns = [
     # studio guests' local recordings (no account; the session holds their seat)
     path("guest-uploads/<int:stream_id>/", guest_views.guest_upload_create, name="guest_upload_create"),
     path("guest-uploads/session/<uuid:pk>/", guest_views.guest_upload, name="guest_upload"),
+    # the clip a show is playing, for the studio previews (host and guests)
+    path("playback/<int:stream_id>/<int:clip_id>/video", playback_views.playback_video, name="playback_video"),
 ]

@@ -273,7 +273,7 @@ def rtc_remove_guest(*, guest: Guest, by: User | None) -> Guest:
     from apps.streams.scene import scene_publish
     from apps.streams.services import guest_revoke
 
-    guest = guest_revoke(guest=guest, by=by)
+    guest = guest_revoke(guest=guest, by=by, reason="The host removed you.")
     _kick(guest.stream_id, guest.identity)
     # They were perhaps on stage: the program reflows without them at its next frame.
     scene_publish(stream_id=guest.stream_id)

@@ -3,9 +3,11 @@
 Services (keyword-only, raise ValidationError):
 
 * ``broadcast_start`` — checks the show fits the plan and this worker's encoders
-  (refusing before going live), then enqueues ``media.run_show`` on commit.
+  (refusing before going live), then on commit opens the LiveKit room (the
+  compositor joins it; rooms are never auto-created) and enqueues ``media.run_show``.
 * ``broadcast_stop`` — signals the running show through Redis; graceful: the
   recording is finished, uploaded and its Recording row created within ~5 s.
+  On commit the LiveKit room is closed too (a failure is logged, never blocks the end).
 * ``destination_add_live`` / ``destination_remove_live`` — start or stop one
   pusher while live.
 
@@ -14,7 +16,8 @@ Services (keyword-only, raise ValidationError):
 1. take the per-stream Redis lock (waiting out a dead worker's lock), so a show
    runs once and a destination never gets two pushes;
 2. load the stream and its destinations, decrypt keys (registered with the log
-   redactor), pick the encoder;
+   redactor), pick the encoder and the program source (``settings.BROADCAST_SOURCE``:
+   the LiveKit compositor, one room connection for both canvases, or the test scene);
 3. finish recordings a killed run left in the spool (fragmented, so playable);
 4. start the BroadcastSession (workers/broadcast) and serve control commands
    from Redis until stopped or the stream ends, refreshing the lock;
@@ -135,6 +138,8 @@ def broadcast_start(*, stream: Stream, by: Any) -> None:
     def enqueue() -> None:
         from apps.streams.tasks import run_show_task
 
+        if settings.BROADCAST_SOURCE == "compositor":
+            _open_room(stream)
         if settings.CELERY_TASK_ALWAYS_EAGER:
             # Eager mode would run the whole show inside this request; shows need a media worker.
             log.warning("Show %s not started: Celery runs eagerly, there is no media worker.", stream_id)
@@ -155,8 +160,32 @@ def broadcast_stop(*, stream: Stream, by: Any) -> None:
         r.set(stop_key(stream_id), "1", ex=STOP_TTL_SECONDS)
         r.rpush(control_key(stream_id), json.dumps({"op": "stop"}))
         r.expire(control_key(stream_id), STOP_TTL_SECONDS)
+        _close_room(stream)
 
     transaction.on_commit(signal, robust=True)
+
+
+def _open_room(stream: Stream) -> None:
+    """The room must exist before the compositor joins (LiveKit does not auto-create rooms here).
+
+    The studio usually opened it already (idempotent). A failure is logged, not raised: going live
+    must not hang on LiveKit, and the compositor opens the room again itself and keeps retrying."""
+    from apps.rtc.services import rtc_open_room
+
+    try:
+        rtc_open_room(stream=stream, by=None)
+    except Exception:  # noqa: BLE001 - LiveKit down or slow: logged; the show's slate covers the gap
+        log.warning("Could not open the LiveKit room of stream %s.", stream.pk, exc_info=True)
+
+
+def _close_room(stream: Stream) -> None:
+    """Close the show's room: guests and the compositor are disconnected. Never blocks the end of a show."""
+    from apps.rtc.services import rtc_close_room
+
+    try:
+        rtc_close_room(stream=stream, by=None)
+    except Exception:  # noqa: BLE001 - the show has ended whatever LiveKit says; the room empties out anyway
+        log.warning("Could not close the LiveKit room of stream %s.", stream.pk, exc_info=True)
 
 
 def destination_add_live(*, destination: StreamDestination, by: Any) -> None:
@@ -245,9 +274,21 @@ class ShowLock:
         self.r.eval(_RELEASE, 1, self.key, self.token)
 
 
-def default_source(stream: Stream, config: ShowConfig) -> ProgramSource:
-    """The program until the compositor is wired in: the generated test scene with the stream's title."""
+def test_scene_source(stream: Stream, config: ShowConfig) -> ProgramSource:
+    """The generated test scene with the stream's title (BROADCAST_SOURCE=test_scene): no LiveKit needed."""
     return TestSceneSource(width=config.width, height=config.height, fps=config.fps, title=stream.title)
+
+
+def program_source_factory() -> SourceFactory:
+    """A fresh source factory for one run of a show, as ``settings.BROADCAST_SOURCE`` says.
+
+    The compositor factory is stateful: its first call joins the room, the second (the vertical canvas)
+    reuses the same connection, so it must not be shared between runs."""
+    if settings.BROADCAST_SOURCE == "test_scene":
+        return test_scene_source
+    from workers.compositor.show import CompositorSourceFactory  # livekit SDK: only in the media process
+
+    return CompositorSourceFactory()
 
 
 def slate_image(stream: Stream) -> str | None:
@@ -379,8 +420,9 @@ def run_show(
         if stream.vertical_canvas:
             configs[Canvas.VERTICAL] = dataclasses.replace(config, width=height, height=width, recording_path=None)
         sessions: dict[str, BroadcastSession] = {}
+        make_source = source_factory or program_source_factory()
         for canvas, canvas_config in configs.items():
-            source = (source_factory or default_source)(stream, canvas_config)
+            source = make_source(stream, canvas_config)
             sessions[canvas] = BroadcastSession(canvas_config, source, host_check=_host_check, on_health=health)
         session = sessions[Canvas.LANDSCAPE]
         for canvas_session in sessions.values():

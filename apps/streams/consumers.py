@@ -676,7 +676,7 @@ class StudioConsumer(AsyncJsonWebsocketConsumer):
 
     async def do_guest_remove(self, content: dict[str, Any]) -> None:
         def remove() -> Guest:
-            guest = services.guest_revoke(guest=self._guest(content), by=self._owner())
+            guest = services.guest_revoke(guest=self._guest(content), by=self._owner(), reason="The host removed you.")
             # Revoked first (above), so a failing SFU call cannot leave the invite usable.
             _rtc_call("rtc_remove_participant", stream=guest.stream, by=self._owner(), identity=guest.identity)
             scene_module.scene_publish(stream_id=self.stream_id)

@@ -165,12 +165,19 @@ def scene_state(stream: Stream, sizes: Sizes | None = None) -> dict[str, Any]:
     scene.setdefault("layout", stream.layout)
     scene["overlays"] = {**OVERLAY_DEFAULTS, **(scene.get("overlays") or {})}
     scene.setdefault("transition", {"kind": "cut", "duration_ms": 0})
+    graphs = {name: _graph(stream, name, people, assets, (sizes or {}).get(name)).to_dict() for name in canvases}
+    # A clip or playlist playing into the show (apps/streams/playback.py): one more layer on every canvas.
+    from .playback import active_playback, with_clip
+
+    playback = active_playback(scene)
+    if playback is None:
+        scene.pop("playback", None)
+    else:
+        graphs = {name: with_clip(graph, playback) for name, graph in graphs.items()}
     return {
         "stream": stream.pk,
         "scene": scene,
-        "canvases": {
-            name: _graph(stream, name, people, assets, (sizes or {}).get(name)).to_dict() for name in canvases
-        },
+        "canvases": graphs,
         "assets": {
             f"asset:{a.pk}": {"url": a.file.url, "name": a.file.name, "width": a.width, "height": a.height}
             for a in assets.values()

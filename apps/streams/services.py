@@ -192,7 +192,7 @@ def guest_invite(
 
 
 @transaction.atomic
-def guest_revoke(*, guest: Guest, by: User | None) -> Guest:
+def guest_revoke(*, guest: Guest, by: User | None, reason: str = "Your invite is no longer valid.") -> Guest:
     ensure_owner(guest.stream.owner_id, by)
     guest = Guest.objects.select_for_update().get(pk=guest.pk)
     if guest.revoked_at is None:
@@ -202,7 +202,7 @@ def guest_revoke(*, guest: Guest, by: User | None) -> Guest:
     # Close their studio websocket now rather than at its next periodic re-check.
     from apps.streams.consumers import end_guest_session  # the consumer module imports these services
 
-    end_guest_session(guest.stream_id, guest.pk, "Your invite was revoked by the host.")
+    end_guest_session(guest.stream_id, guest.pk, reason)
     return guest
 
 

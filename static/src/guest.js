@@ -18,6 +18,8 @@ import {
   renderChat,
   toast,
 } from "./studio/common.js";
+import { startCommentsPanels } from "./studio/comments.js";
+import { LocalRecording } from "./studio/local_recording.js";
 
 const root = document.getElementById("guest-app");
 const $ = (id) => document.getElementById(id);
@@ -30,6 +32,15 @@ let socket = null;
 let renderer = null;
 let sources = null;
 const state = { you: null, stream: null, chat: [] };
+
+// This guest's own camera and microphone, recorded in this browser while live and on stage;
+// uploaded through the guest endpoint (the invite seat in this browser's session), named by the server.
+const localRecording = new LocalRecording({
+  streamId: Number(root.dataset.streamId),
+  createUrl: `/library/guest-uploads/${root.dataset.streamId}/`,
+  tracks: () => [tracks.video?.mediaStreamTrack, tracks.audio?.mediaStreamTrack],
+  indicators: [...root.querySelectorAll("[data-local-rec]")],
+});
 
 // --- green room -------------------------------------------------------------------------
 function deviceError(text) {
@@ -224,6 +235,9 @@ function renderMe() {
   // The host may mute us: follow the server's flags on the local tracks too.
   if (tracks.audio && tracks.audio.isMuted === me.audio) me.audio ? tracks.audio.unmute() : tracks.audio.mute();
   if (tracks.video && tracks.video.isMuted === me.video) me.video ? tracks.video.unmute() : tracks.video.mute();
+  localRecording.setEnabled("audio", Boolean(me.audio));
+  localRecording.setEnabled("video", Boolean(me.video));
+  localRecording.want(state.stream?.status === "live" && Boolean(me.on_stage));
 }
 
 function setPressed(button, pressed, label) {
@@ -275,6 +289,7 @@ $("chat-form").addEventListener("submit", (event) => {
 });
 
 function showEnded(title, text) {
+  localRecording.want(false); // finishes the file; its last chunks go out while this page stays open
   socket?.close();
   room?.disconnect();
   stopMeter();
@@ -287,3 +302,6 @@ function showEnded(title, text) {
 }
 
 startPreview();
+
+// The audience comments panel, live over its own socket (host; a moderator on the guest page).
+startCommentsPanels();

@@ -18,6 +18,8 @@ import {
   renderChat,
   toast,
 } from "./studio/common.js";
+import { startCommentsPanels } from "./studio/comments.js";
+import { LocalRecording } from "./studio/local_recording.js";
 
 const root = document.getElementById("studio-app");
 const $ = (id) => document.getElementById(id);
@@ -41,6 +43,22 @@ const state = {
 const sources = new MediaSources($("sources"));
 const renderer = new ProgramRenderer($("program"), sources);
 let room = null;
+
+// The host's own camera and microphone, recorded in this browser while live and on stage.
+const localRecording = new LocalRecording({
+  streamId: Number(root.dataset.streamId),
+  tracks: () =>
+    [Track.Source.Camera, Track.Source.Microphone].map(
+      (source) => room?.localParticipant.getTrackPublication(source)?.track?.mediaStreamTrack,
+    ),
+  indicators: [$("local-rec")],
+});
+
+function syncLocalRecording() {
+  const me = state.you && state.participants.get(state.you.id);
+  if (me && !localRecording.title) localRecording.title = `${me.name} (local)`;
+  localRecording.want(state.stream?.status === "live" && Boolean(me?.on_stage) && Boolean(room));
+}
 
 // --- websocket -----------------------------------------------------------------------
 const socket = new StudioSocket(root.dataset.wsPath, {
@@ -67,12 +85,14 @@ function handle(msg) {
       }
       setScene(msg);
       renderAll();
+      syncLocalRecording();
       break;
     case "participant.joined":
     case "participant.updated": {
       const before = state.participants.get(msg.participant.id);
       const merged = { ...(before || {}), ...msg.participant };
       state.participants.set(merged.id, merged);
+      if (merged.id === state.you?.id) syncLocalRecording();
       if (msg.type === "participant.joined" && merged.role !== "host" && !before?.online) {
         toast(`${merged.name} joined backstage.`, "info");
       }
@@ -90,6 +110,7 @@ function handle(msg) {
     case "stream.status":
       state.stream = { ...state.stream, ...msg.stream };
       renderStatus();
+      syncLocalRecording();
       break;
     case "chat.message":
       // A reconnect can replay a line in state.full that then also arrives live.
@@ -427,6 +448,7 @@ async function startMedia() {
     const camera = room.localParticipant.getTrackPublication(Track.Source.Camera)?.track;
     if (camera) camera.attach($("self-view"));
     mediaState("Camera and microphone on");
+    syncLocalRecording(); // a show already live when the camera came up
   } catch (error) {
     room = null;
     mediaState(error.message || "Camera unavailable");
@@ -442,6 +464,7 @@ async function toggle(button, source, labels) {
     else await room.localParticipant.setCameraEnabled(on);
     button.setAttribute("aria-pressed", String(!on));
     button.querySelector("span").textContent = on ? labels[0] : labels[1];
+    localRecording.setEnabled(source === Track.Source.Microphone ? "audio" : "video", on);
     if (source === Track.Source.Microphone) socket.send({ type: "scene.set", host_muted: !on });
   } catch (error) {
     toast(error.message, "error");
@@ -471,3 +494,6 @@ $("share-screen").addEventListener("click", async (event) => {
 document.addEventListener("click", () => room?.startAudio(), { once: true });
 
 startMedia();
+
+// The audience comments panel, live over its own socket (host; a moderator on the guest page).
+startCommentsPanels();

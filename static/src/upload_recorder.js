@@ -49,6 +49,7 @@ export class LocalRecorder {
     this.bitsPerSecond = bitsPerSecond;
     this.pending = new Blob([]); // recorded, not yet accepted by the server
     this.offset = 0; // bytes the server holds
+    this.recorded = 0; // bytes MediaRecorder produced so far
     this.sending = Promise.resolve();
     this.result = null;
     this.error = null;
@@ -80,6 +81,7 @@ export class LocalRecorder {
     this.recorder = new MediaRecorder(this.mediaStream, options);
     this.recorder.addEventListener("dataavailable", (event) => {
       if (event.data && event.data.size) {
+        this.recorded += event.data.size;
         this.pending = new Blob([this.pending, event.data]);
         this.queue(false);
       }
@@ -135,7 +137,17 @@ export class LocalRecorder {
         this.pending = this.pending.slice(held - this.offset);
         this.offset = held;
         return; // flush() decides what to send next from the new offset
-
+      }
+      if (response && response.status === 410 && totalLength !== null) {
+        // The last chunk arrived but its answer was lost: the upload is already assembled.
+        const check = await fetch(this.url, { credentials: "same-origin" }).catch(() => null);
+        const body = check && check.ok ? await check.json() : null;
+        if (body && body.status === "complete") {
+          this.pending = new Blob([]);
+          this.offset = body.offset;
+          this.result = body;
+          return;
+        }
       }
       if (response && response.status < 500 && response.status !== 429) {
         throw new Error(`The local recording upload was refused (${response.status}).`);

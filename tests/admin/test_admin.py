@@ -327,3 +327,35 @@ def test_admin_needs_staff(user_client):
     response = user_client.get(reverse("admin:streams_stream_changelist"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_admin_refuses_a_private_destination_host_when_the_url_changes(admin_client, settings):
+    settings.ALLOW_PRIVATE_DESTINATIONS = False
+    destination = DestinationFactory(rtmp_url="rtmp://127.0.0.1:1935/live")  # saved before the rule applied
+    url = reverse("admin:destinations_streamdestination_change", args=[destination.pk])
+
+    # Unchanged URL: other edits still save (no DNS lookup on every edit).
+    response = admin_client.post(url, _destination_post(destination, name="Kept"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+    for private in ("rtmp://169.254.169.254/live", "rtmp://10.0.0.8/live", "rtmps://[::ffff:127.0.0.1]/live"):
+        response = admin_client.post(url, _destination_post(destination, rtmp_url=private))
+        assert response.status_code == 200, private
+        assert "private or reserved address" in response.content.decode(), private
+        destination.refresh_from_db()
+        assert destination.rtmp_url == "rtmp://127.0.0.1:1935/live", private
+
+    # A public address (a literal: no DNS needed) is accepted.
+    response = admin_client.post(url, _destination_post(destination, rtmp_url="rtmp://8.8.8.8/live"))
+    assert response.status_code == 302
+    destination.refresh_from_db()
+    assert destination.rtmp_url == "rtmp://8.8.8.8/live"
+
+    # Adding a destination runs the check too.
+    add = admin_client.post(
+        reverse("admin:destinations_streamdestination_add"),
+        _destination_post(destination, rtmp_url="rtmp://192.168.1.20/live", new_stream_key="added_key_0001"),
+    )
+    assert add.status_code == 200
+    assert "private or reserved address" in add.content.decode()
+    assert StreamDestination.objects.count() == 1

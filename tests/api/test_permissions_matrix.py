@@ -117,6 +117,13 @@ SPECS: dict[str, Spec] = {
         lambda owner: StreamFactory(owner=owner),
         {"get": (None, 200), "put": ({"layout": "grid"}, 200), "patch": ({"banner_text": "Hello"}, 200)},
     ),
+    "api-stream-playback": Spec(
+        lambda owner: StreamFactory(owner=owner),
+        {
+            "post": (lambda stream: {"data": {"clip": make_clip(stream.owner).pk}, "format": "json"}, 201),
+            "delete": (None, 200),
+        },
+    ),
     "api-stream-end": Spec(lambda owner: StreamFactory(owner=owner, status=Stream.Status.LIVE), {"post": (None, 200)}),
     "api-stream-guests": Spec(
         lambda owner: StreamFactory(owner=owner), {"get": (None, 200), "post": ({"display_name": "Ada"}, 201)}
@@ -132,6 +139,10 @@ SPECS: dict[str, Spec] = {
     "api-destination-detail": Spec(
         lambda owner: DestinationFactory(stream__owner=owner),
         {"get": (None, 200), "patch": ({"name": "Main"}, 200), "delete": (None, 204)},
+    ),
+    "api-destination-live": Spec(
+        lambda owner: DestinationFactory(stream__owner=owner, stream__status=Stream.Status.LIVE),
+        {"post": (None, 202), "delete": (None, 202)},
     ),
     "api-brand-kit-list": Spec(None, {"get": (None, 200), "post": ({"name": "Kit"}, 201)}),
     "api-brand-kit-detail": Spec(

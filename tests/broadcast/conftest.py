@@ -11,6 +11,12 @@ from workers.broadcast.source import TestSceneSource
 
 
 @pytest.fixture(autouse=True)
+def _test_scene_program(settings) -> None:
+    """The engine's tests run shows without LiveKit: the generated test scene is their program."""
+    settings.BROADCAST_SOURCE = "test_scene"
+
+
+@pytest.fixture(autouse=True)
 def _clean_show_keys(settings) -> None:
     """Stream ids repeat across transactional tests (tables are truncated): forget earlier shows' control keys."""
     import redis

@@ -38,6 +38,7 @@ def media_worker(tmp_path, settings):
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "BROADCAST_SPOOL_DIR": str(settings.BROADCAST_SPOOL_DIR),
         "BROADCAST_X264_PRESET": "ultrafast",
+        "BROADCAST_SOURCE": "test_scene",
         "ALLOW_PRIVATE_DESTINATIONS": "1",
         "STREAMUS_ENV": "test",
     }

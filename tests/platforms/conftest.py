@@ -29,6 +29,7 @@ def _serve(settings, fake: FakePlatform) -> Iterator[FakePlatform]:
 @pytest.fixture(autouse=True)
 def _site(settings):
     settings.SITE_URL = SITE
+    settings.BROADCAST_SOURCE = "test_scene"  # real video to the platforms' ingests, no LiveKit needed
     for prefix in ("YOUTUBE", "TWITCH", "FACEBOOK"):
         setattr(settings, f"{prefix}_CLIENT_ID", "")
         setattr(settings, f"{prefix}_CLIENT_SECRET", "")

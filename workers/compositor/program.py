@@ -39,6 +39,7 @@ from PIL import Image
 
 from workers.broadcast.source import ProgramFrame, ProgramSource
 from workers.compositor.mixer import Mixer
+from workers.compositor.playback import ClipPlayer
 from workers.compositor.renderer import Renderer, SourceFrame
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,22 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 20.0
 RECONNECT_BACKOFF = (0.5, 1.0, 2.0, 5.0)
 SCREEN_SUFFIX = ":screen"
+# The scene graph's source name of the clip layer (apps.streams.playback.clip_layer).
+PLAYBACK_SOURCE = "playback"
+# How often the remaining time of a playing clip is reported (the studio's countdown).
+PROGRESS_INTERVAL = 1.0
+
+
+def _clip_rect(graph: Mapping[str, Any]) -> tuple[int, int] | None:
+    for layer in graph.get("layers", ()):
+        if layer["kind"] == "clip":
+            return int(layer["rect"]["w"]), int(layer["rect"]["h"])
+    return None
+
+
+def without_clip(graph: Mapping[str, Any]) -> dict[str, Any]:
+    """The live layout under a clip: the same graph without its clip layer."""
+    return {**graph, "layers": [layer for layer in graph.get("layers", ()) if layer["kind"] != "clip"]}
 
 
 def _graph_sources(graphs: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[int, int]]:
@@ -100,6 +117,7 @@ class CanvasProgram(ProgramSource):
         self._lock = threading.Lock()
         self._running = False
         self._out = self.renderer.new_frame()
+        self._clip_last: SourceFrame | None = None  # held through a fade out of the clip
 
     def set_graph(self, graph: dict[str, Any], transition: Mapping[str, Any] | None) -> None:
         with self._lock:
@@ -130,6 +148,9 @@ class CanvasProgram(ProgramSource):
         frames = self.session.latest_frames()
         follower = self.session.card_follower
         self.renderer.comment_card = follower.card if follower is not None else None
+        n = self._frame_index
+        samples = self.sample_rate * (n + 1) // self.fps - self.sample_rate * n // self.fps
+        clip_audio = self._play_clip(frames, samples)
         with self._lock:
             graph, previous = self._graph, self._previous
             progress = (self._frame_index - self._fade_start + 1) / self._fade_frames if previous is not None else 1.0
@@ -141,11 +162,34 @@ class CanvasProgram(ProgramSource):
             video = Renderer.fade(before, video, progress)
         else:
             video = video.copy()  # the engine may hold the frame while we draw the next one
-        n = self._frame_index
-        samples = self.sample_rate * (n + 1) // self.fps - self.sample_rate * n // self.fps
         audio = self.mixer.pull(samples, graph.get("audio", ()))
+        if clip_audio is not None:
+            audio = np.clip(audio.astype(np.int32) + clip_audio, -32768, 32767).astype(np.int16)
         self._frame_index += 1
         return ProgramFrame(video=video, audio=audio, pts=n / self.fps)
+
+    def _play_clip(self, frames: dict[str, SourceFrame], samples: int) -> np.ndarray | None:
+        """This frame's picture (into `frames`) and audio of the playing clip; at its end, back to the layout."""
+        player = self.session.player
+        with self._lock:
+            showing = _clip_rect(self._graph) is not None or (
+                self._previous is not None and _clip_rect(self._previous) is not None
+            )
+        if not showing:
+            self._clip_last = None
+            return None
+        clip_audio = None
+        if player is not None and player.finished(self.name):
+            if _clip_rect(self._graph) is not None:  # a scene change re-sent the clip this canvas has played
+                self.session.clip_finished(self.name, player)
+        elif player is not None:
+            picture, clip_audio, finished = player.read(self.name, samples)
+            self._clip_last = picture or self._clip_last
+            if finished:
+                self.session.clip_finished(self.name, player)
+        if self._clip_last is not None:
+            frames[PLAYBACK_SOURCE] = self._clip_last
+        return clip_audio
 
 
 class CompositorSession:
@@ -165,8 +209,17 @@ class CompositorSession:
         card_key: str | None = None,
         sample_rate: int = 48000,
         channels: int = 2,
+        on_playback: Callable[[dict[str, Any]], None] | None = None,
+        open_clip: Callable[[Mapping[str, Any]], str] | None = None,
     ) -> None:
         self.url, self.token = url, token
+        # Playback of library clips (workers/compositor/playback.py): the player of the scene's "playback",
+        # its progress reported through `on_playback` on a thread of its own (never the frame loop).
+        self.player: ClipPlayer | None = None
+        self.on_playback, self.open_clip = on_playback, open_clip
+        self.fps = fps
+        self._finished_playbacks: set[str] = set()
+        self._player_lock = threading.Lock()
         # The on-screen comment card (apps.engagement): followed from Redis on its own thread.
         self.card_follower: Any = None
         if redis_url and card_key:
@@ -194,6 +247,7 @@ class CompositorSession:
         self._start_lock = threading.Lock()
         self._room: Any = None
         self._tasks: dict[str, asyncio.Task] = {}  # track sid → its receive task
+        self._stay_task: asyncio.Task | None = None  # the join/rejoin loop
         self.connected = False
         self._joined = threading.Event()
         self.subscribed: set[str] = set()  # "identity:kind" currently subscribed (for tests and health)
@@ -217,6 +271,14 @@ class CompositorSession:
             learn(state.get("assets") or {})
         canvases = state.get("canvases") or {}
         transition = (state.get("scene") or {}).get("transition")
+        playback = (state.get("scene") or {}).get("playback") or None
+        if playback is not None and playback.get("id") in self._finished_playbacks:
+            # Played to its end here already: the stored scene catches up later; show the layout meanwhile.
+            canvases = {name: without_clip(graph) for name, graph in canvases.items()}
+            playback = None
+        changed = self._follow_playback(playback, canvases)
+        if changed is not None:
+            transition = changed
         graphs = {}
         for name, program in self.programs.items():
             graph = canvases.get(name)
@@ -227,6 +289,69 @@ class CompositorSession:
         self._people = _on_stage(graphs)
         if self._loop is not None and self.connected:
             self._loop.call_soon_threadsafe(self._sync_subscriptions)
+
+    def _follow_playback(
+        self, playback: Mapping[str, Any] | None, canvases: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, Any] | None:
+        """Start or stop the clip player when the scene's playback changes; returns the transition to use then."""
+        with self._player_lock:
+            old = self.player
+            new_id = (playback or {}).get("id")
+            if (old.id if old is not None else None) == new_id:
+                return None
+            self.player = None
+            if old is not None:
+                old.stop()
+            if playback is None:
+                return old.transition if old is not None else None
+            sizes = {
+                name: rect
+                for name, graph in canvases.items()
+                if name in self.programs and (rect := _clip_rect(graph)) is not None
+            }
+            first = next(iter(self.programs.values()))
+            player = ClipPlayer(
+                playback.get("items") or [],
+                sizes=sizes,
+                fps=self.fps,
+                sample_rate=first.sample_rate,
+                channels=first.channels,
+                playback_id=str(new_id),
+                transition=playback.get("transition"),
+                opener=self.open_clip,
+            )
+            self.player = player.start()
+        if self.on_playback is not None:
+            threading.Thread(
+                target=self._report, args=(player,), name="compositor-playback-progress", daemon=True
+            ).start()
+        return dict(player.transition)
+
+    def clip_finished(self, canvas: str, player: ClipPlayer) -> None:
+        """A canvas played the clip to its end: back to its layout with the playback's transition."""
+        program = self.programs[canvas]
+        program.set_graph(without_clip(program.graph), player.transition)
+        if all(player.finished(name) or not p._running for name, p in self.programs.items() if name in player.sizes):
+            with self._player_lock:
+                self._finished_playbacks.add(player.id)
+                if self.player is player:
+                    self.player = None
+            player.stop()
+
+    def _report(self, player: ClipPlayer) -> None:
+        """Once a second while the clip plays: where it is and what is left (the studio's countdown)."""
+        assert self.on_playback is not None
+        while not self._stop.is_set() and self.player is player:
+            try:
+                self.on_playback({"event": "progress", **player.progress()})
+            except Exception:  # noqa: BLE001 - a lost progress report must not stop the next one
+                log.warning("playback progress not reported", exc_info=True)
+            self._stop.wait(PROGRESS_INTERVAL)
+        try:
+            ended = player.id in self._finished_playbacks
+            self.on_playback({"event": "ended" if ended else "stopped", **player.progress()})
+        except Exception:  # noqa: BLE001
+            log.warning("playback end not reported", exc_info=True)
 
     def latest_frames(self) -> dict[str, SourceFrame]:
         with self._frames_lock:
@@ -266,6 +391,8 @@ class CompositorSession:
             self._stop.set()
         for program in self.programs.values():
             program._running = False
+        if self.player is not None:
+            self.player.stop()
         if self._loop is not None and self._loop.is_running():
             with contextlib.suppress(Exception):
                 asyncio.run_coroutine_threadsafe(self._disconnect(), self._loop).result(10)
@@ -282,6 +409,7 @@ class CompositorSession:
 
     async def _stay_connected(self) -> None:
         """Join, and join again whenever the room drops us (SFU restart, network), with backoff."""
+        self._stay_task = asyncio.current_task()
         attempt = 0
         while not self._stop.is_set():
             if not self.connected:
@@ -327,6 +455,10 @@ class CompositorSession:
         self._sync_subscriptions()
 
     async def _disconnect(self) -> None:
+        # The rejoin loop ends first (a task left pending when the loop stops is logged as an error).
+        if self._stay_task is not None:
+            self._stay_task.cancel()
+            await asyncio.wait([self._stay_task], timeout=1.0)
         for task in self._tasks.values():
             task.cancel()
         self._tasks.clear()

@@ -159,6 +159,16 @@ class Renderer:
                     self._draw_video(src, layer.get("fit", "cover"), x0, y0, w, h, y, u, v)
                 else:
                     self._draw_patch(self._card(layer.get("label") or "", w, h), x0, y0, y, u, v)
+            elif kind == "clip":
+                # A clip playing into the show (workers/compositor/playback.py): letterboxed, black until its
+                # first picture is decoded, never a name card.
+                src = frames.get(layer.get("source") or "")
+                if src is not None:
+                    self._draw_video(src, "contain", x0, y0, w, h, y, u, v)
+                else:
+                    y[y0 : y0 + h, x0 : x0 + w] = 16
+                    u[y0 // 2 : (y0 + h) // 2, x0 // 2 : (x0 + w) // 2] = 128
+                    v[y0 // 2 : (y0 + h) // 2, x0 // 2 : (x0 + w) // 2] = 128
             elif kind in ("name_tag", "banner"):
                 patch = self._text_box(layer.get("label") or "", w, h, layer.get("style") or {})
                 self._draw_patch(patch, x0, y0, y, u, v)
