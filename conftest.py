@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from tests.factories import DEFAULT_PASSWORD, StreamFactory, UserFactory
 
 # Real-service fixtures any test may use (each starts its server lazily, on free ports).
-pytest_plugins = ["tests.support.livekit"]
+pytest_plugins = ["tests.support.livekit", "tests.support.s3"]
 
 
 @pytest.fixture(autouse=True)

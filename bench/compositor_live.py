@@ -186,7 +186,9 @@ def token(identity: str, *, publish: bool) -> str:
         room_join=True,
         room=ROOM,
         can_publish=publish,
-        can_subscribe=not publish,
+        # Guests may subscribe (they never do: auto_subscribe off); without it the SDK waits on a peer connection
+        # that never comes up.
+        can_subscribe=True,
         hidden=not publish,
         can_publish_data=False,
     )

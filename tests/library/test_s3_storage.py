@@ -4,9 +4,7 @@ serving, and clip processing that reads from and writes to the bucket."""
 from __future__ import annotations
 
 import io
-import socket
 
-import boto3
 import httpx
 import pytest
 from django.urls import reverse
@@ -18,56 +16,9 @@ from apps.library.tasks import process_clip
 from apps.recordings.models import Recording
 from tests.factories import BrandKitFactory, StreamFactory
 from tests.library.helpers import make_clip
+from tests.support.s3 import BUCKET
 
 MiB = 1024 * 1024
-BUCKET = "streamus-test"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3(settings, s3_server):
-    client = boto3.client(
-        "s3", endpoint_url=s3_server, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
-    )
-    client.create_bucket(Bucket=BUCKET)
-    settings.STORAGE = "s3"
-    settings.STORAGES = {
-        "default": {
-            "BACKEND": "apps.library.storage.UserFileS3Storage",
-            "OPTIONS": {
-                "bucket_name": BUCKET,
-                "endpoint_url": s3_server,
-                "access_key": "test",
-                "secret_key": "test",
-                "region_name": "us-east-1",
-                "default_acl": None,
-                "querystring_auth": True,
-            },
-        },
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    yield client
-    for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
-        client.delete_object(Bucket=BUCKET, Key=item["Key"])
-    for upload in client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []):
-        client.abort_multipart_upload(Bucket=BUCKET, Key=upload["Key"], UploadId=upload["UploadId"])
-    client.delete_bucket(Bucket=BUCKET)
 
 
 def patch(api, upload_id, offset, data, **extra):

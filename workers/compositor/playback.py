@@ -166,6 +166,13 @@ class ClipPlayer:
             "finished": self.decoded_end is not None and t >= self.decoded_end - 1e-6,
         }
 
+    def buffered_until(self) -> float:
+        """Playlist time decoded so far (health, tests): the last picture's time, or the end once all is decoded."""
+        with self._cond:
+            if self.decoded_end is not None:
+                return self.decoded_end
+            return self._video[-1][0] if self._video else 0.0
+
     def finished(self, canvas: str) -> bool:
         with self._cond:
             cursor = self._cursors.get(canvas)
