@@ -10,7 +10,10 @@ say() { printf '\033[1;34m[testenv]\033[0m %s\n' "$*"; }
 PG_PORT=${PG_PORT:-55432}
 REDIS_PORT=${REDIS_PORT:-56379}
 DIR=$PWD/var/test
-PGDATA=$DIR/pg
+# PostgreSQL runs as the `postgres` user when we are root, and that user may not be able to
+# enter the checkout (a clone under /root, say): its data lives under /tmp instead.
+PGDIR=${TMPDIR:-/tmp}/streamus-test-pg-$PG_PORT
+PGDATA=$PGDIR/data
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
 
 as_pg() {
@@ -25,12 +28,12 @@ start() {
   if pg_running; then
     say "postgres: already running on 127.0.0.1:$PG_PORT"
   else
-    rm -rf "$PGDATA"; mkdir -p "$PGDATA"
-    [ "$(id -u)" = 0 ] && chown postgres:postgres "$PGDATA" "$DIR"
+    rm -rf "$PGDIR"; mkdir -p "$PGDATA"
+    [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$PGDIR"
     say "postgres: initdb + start on 127.0.0.1:$PG_PORT (data in $PGDATA)"
     as_pg "$PGBIN/initdb" -D "$PGDATA" -U postgres --auth=trust -E UTF8 >/dev/null
     # Throwaway data: durability off makes the suite much faster.
-    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -w -l "$DIR/pg.log" -o \
+    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -w -l "$PGDIR/pg.log" -o \
       "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PGDATA -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >/dev/null
   fi
   if redis_running; then
@@ -46,7 +49,7 @@ start() {
 stop() {
   if pg_running; then say "postgres: stop"; as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast stop >/dev/null || true; fi
   if redis_running; then say "redis: stop"; redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true; fi
-  rm -rf "$PGDATA"
+  rm -rf "$PGDIR"
 }
 
 case "${1:-}" in
