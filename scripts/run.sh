@@ -8,9 +8,11 @@ export STREAMUS_ENV=${STREAMUS_ENV:-development}
 export PYTHONUNBUFFERED=1
 mkdir -p var/media
 
+# Every process in the Procfile, less redis when one already answers on that port.
+processes=(redis livekit web worker media beat)
 if redis-cli -p "${REDIS_PORT:-6379}" ping >/dev/null 2>&1; then
-  say "redis already answers on 127.0.0.1:${REDIS_PORT:-6379}; stop it first (make run starts its own)"
-  exit 1
+  say "redis already answers on 127.0.0.1:${REDIS_PORT:-6379}: using it"
+  processes=("${processes[@]:1}")
 fi
 
 say "database: migrate"
@@ -26,4 +28,4 @@ cat <<TXT
   Ctrl-C stops every process.
 
 TXT
-exec honcho start -f Procfile
+exec honcho start -f Procfile "${processes[@]}"
