@@ -163,7 +163,10 @@ def _clients(url: str, cookie: str, count: int, ready: Any, results: Any, quiet:
 
 def _collect(event: dict[str, Any], at: float, arrivals: list[tuple[int, float]]) -> None:
     """(comment number, arrival time) for each comment an event carries."""
-    if event.get("type") == "comment.created":
+    if event.get("type") == "comment.batch":  # events the server had waiting, sent as one frame
+        for inner in event["events"]:
+            _collect(inner, at, arrivals)
+    elif event.get("type") == "comment.created":
         arrivals.append((int(event["comment"]["author_id"].split("-")[1]), at))
     elif event.get("type") == "comment.created_many":
         arrivals.extend((int(c["author_id"].split("-")[1]), at) for c in event["comments"])

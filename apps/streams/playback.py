@@ -103,7 +103,7 @@ def with_clip(graph: dict[str, Any], playback: dict[str, Any]) -> dict[str, Any]
 # --- writing -------------------------------------------------------------------------------
 
 
-def _items(stream: Stream, by: User | None, clip: Any, playlist: Any) -> list[dict[str, Any]]:
+def _items(stream: Stream, clip: Any, playlist: Any) -> list[dict[str, Any]]:
     from apps.library.models import MediaClip
     from apps.library.selectors import clip_source
 
@@ -189,7 +189,7 @@ def playback_start(
     stream = _locked(stream)
     if stream.status == Stream.Status.ENDED:
         raise ValidationError({"status": "This show has ended."})
-    items = _items(stream, by, clip, playlist)
+    items = _items(stream, clip, playlist)
     playback = {
         "id": uuid.uuid4().hex,
         "mode": mode,
@@ -264,7 +264,7 @@ def playback_progress(stream_id: int) -> dict[str, Any] | None:
 
     client = redis.Redis.from_url(settings.REDIS_URL)
     try:
-        raw = client.get(progress_key(stream_id))
+        raw: Any = client.get(progress_key(stream_id))
     finally:
         client.close()
     return json.loads(raw) if raw else None

@@ -11,6 +11,7 @@
     banner_text     text of the banner
     positions       custom layout: identity → [x, y, w, h] fractions of the canvas
     transition      {"kind": "cut" | "fade", "duration_ms": 0..2000}
+    playback        a clip or playlist playing into the show (apps/streams/playback.py): adds a "clip" layer
 
 `scene_set` validates and stores them, then (on commit) publishes the new scene
 graphs to the studio group (`scene.changed`) and to Redis, where the compositor

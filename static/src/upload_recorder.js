@@ -59,23 +59,9 @@ export class LocalRecorder {
     return this.mimeType.startsWith("video/mp4") ? "mp4" : "webm";
   }
 
+  // Recording starts at once; the upload session is opened meanwhile, so a slow server
+  // does not cut the first seconds of the show (the bytes wait in `pending`).
   async start() {
-    const response = await fetch(this.createUrl, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify({
-        purpose: "participant",
-        stream: this.streamId,
-        filename: `local.${this.extension}`,
-        title: this.title,
-      }),
-    });
-    if (!response.ok) throw new Error(`Could not start the local recording (${response.status}).`);
-    const session = await response.json();
-    this.id = session.id;
-    this.url = session.url || `${API}${session.id}/`;
-    this.chunkSize = session.chunk_size;
     const options = this.mimeType ? { mimeType: this.mimeType } : {};
     if (this.bitsPerSecond) options.bitsPerSecond = this.bitsPerSecond;
     this.recorder = new MediaRecorder(this.mediaStream, options);
@@ -87,6 +73,29 @@ export class LocalRecorder {
       }
     });
     this.recorder.start(this.timesliceMs);
+    let session = null;
+    try {
+      const response = await fetch(this.createUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify({
+          purpose: "participant",
+          stream: this.streamId,
+          filename: `local.${this.extension}`,
+          title: this.title,
+        }),
+      });
+      if (!response.ok) throw new Error(`Could not start the local recording (${response.status}).`);
+      session = await response.json();
+    } catch (error) {
+      this.recorder.stop();
+      throw error;
+    }
+    this.id = session.id;
+    this.url = session.url || `${API}${session.id}/`;
+    this.chunkSize = session.chunk_size;
+    this.queue(false); // what was recorded while the session was being opened
   }
 
   // Serialise sends: one request at a time, in order.
@@ -98,6 +107,7 @@ export class LocalRecorder {
   }
 
   async flush(final) {
+    if (!this.url) return; // no upload session yet: start() flushes once it has one
     for (;;) {
       if (this.pending.size >= this.chunkSize) {
         await this.send(this.pending.slice(0, this.chunkSize), null);

@@ -22,8 +22,14 @@ pytestmark = pytest.mark.media
 W, H, FPS = 320, 180, 15
 RATE = 48000
 # Clip colours as ffmpeg names them, with their RGB; each clip has its own tone.
-CLIP_COLOURS = {"red": (255, 0, 0), "blue": (0, 0, 255), "yellow": (255, 255, 0)}
-CLIP_TONES = {"red": 440.0, "blue": 1000.0, "yellow": 2500.0}
+CLIP_COLOURS = {
+    "red": (255, 0, 0),
+    "blue": (0, 0, 255),
+    "yellow": (255, 255, 0),
+    "cyan": (0, 255, 255),
+    "magenta": (255, 0, 255),
+}
+CLIP_TONES = {"red": 440.0, "blue": 1000.0, "yellow": 2500.0, "cyan": 1700.0, "magenta": 3300.0}
 GREEN = (30, 200, 60)  # the participant on stage
 PARTICIPANT_TONE = 3200.0
 
@@ -32,12 +38,13 @@ def make_clip(directory: Path, colour: str, seconds: float, size: str = "160x90"
     """A mezzanine-like clip (H.264/AAC MP4, 30 fps, 48 kHz stereo): a solid colour and a sine tone."""
     path = directory / f"{colour}-{seconds}-{size}.mp4"
     if not path.exists():
+        cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y"]
+        cmd += ["-f", "lavfi", "-i", f"color=c={colour}:s={size}:r=30:d={seconds}"]
+        cmd += ["-f", "lavfi", "-i", f"sine=frequency={CLIP_TONES[colour]}:sample_rate={RATE}:duration={seconds}"]
+        cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "30"]
+        cmd += ["-c:a", "aac", "-ac", "2", "-ar", str(RATE), "-shortest", "-movflags", "+faststart", str(path)]
         subprocess.run(
-            ["ffmpeg", "-nostdin", "-v", "error", "-y"]
-            + ["-f", "lavfi", "-i", f"color=c={colour}:s={size}:r=30:d={seconds}"]
-            + ["-f", "lavfi", "-i", f"sine=frequency={CLIP_TONES[colour]}:sample_rate={RATE}:duration={seconds}"]
-            + ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "30"]
-            + ["-c:a", "aac", "-ac", "2", "-ar", str(RATE), "-shortest", "-movflags", "+faststart", str(path)],
+            cmd,
             check=True,
             timeout=60,
         )
@@ -242,7 +249,11 @@ def test_program_plays_a_clip_as_a_layer_and_fades_back(clips):
     try:
         read_all(session, 2)
         session.set_scene(state)  # the host presses play during the show
-        frames = read_all(session, 30)
+        frames = read_all(session, 17)
+        # The clip ended on frame 15 and the fade out runs; the stored scene catches up (no playback any more):
+        # the same layout, so the fade goes on.
+        session.set_scene({"version": 3, "scene": {"transition": {"kind": "cut"}}, "canvases": {"landscape": layout}})
+        frames += read_all(session, 13)
         cx, cy = rect["x"] + rect["w"] // 2, rect["y"] + rect["h"] // 2
         red_yuv, green_yuv = rgb_to_yuv(CLIP_COLOURS["red"]), rgb_to_yuv(GREEN)
         # The fade in: the clip's box goes from green to red over 6 frames (400 ms at 15 fps).

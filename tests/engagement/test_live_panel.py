@@ -171,3 +171,44 @@ async def test_host_and_moderator_follow_every_moderation_step_live_and_a_guest_
     assert await guest.receive_nothing(timeout=0.2)
     for ws in (host, moderator, guest):
         await ws.disconnect()
+
+
+def test_a_batch_frame_is_the_events_in_order_as_json():
+    import json
+
+    from apps.engagement.consumers import batch_frame
+
+    one = json.dumps({"type": "comment.updated", "comment": {"id": 1}})
+    assert batch_frame([one]) == one
+    texts = [json.dumps({"type": "comment.created", "comment": {"id": n, "text": 'say "hi" ✨'}}) for n in range(3)]
+    frame = json.loads(batch_frame(texts))
+    assert frame["type"] == "comment.batch"
+    assert [e["comment"]["id"] for e in frame["events"]] == [0, 1, 2]
+    assert frame["events"][0]["comment"]["text"] == 'say "hi" ✨'
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_burst_reaches_the_panel_complete_and_in_order_batched_or_not():
+    owner = await sync_to_async(UserFactory)()
+    stream = await sync_to_async(StreamFactory)(owner=owner)
+    host = await _socket(stream.pk, user=owner)
+    await host.send_json_to({"type": "ping"})
+    assert (await host.receive_json_from(timeout=5)) == {"type": "pong"}
+
+    # 300 events published back to back, as a flooded chat would: the consumer finds many waiting.
+    def publish_burst() -> None:
+        for n in range(300):
+            realtime.publish(stream.pk, "comment.updated", {"comment": {"id": n}})
+
+    await sync_to_async(publish_burst)()
+    got: list[int] = []
+    frames = 0
+    while len(got) < 300:
+        event = await host.receive_json_from(timeout=5)
+        frames += 1
+        events = event["events"] if event["type"] == "comment.batch" else [event]
+        assert len(events) <= 200
+        got += [e["comment"]["id"] for e in events if e["type"] == "comment.updated"]
+    assert got == list(range(300))
+    assert frames <= 300
+    await host.disconnect()

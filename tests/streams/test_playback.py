@@ -91,7 +91,7 @@ def test_a_playlist_plays_in_order_as_a_layer(user):
     items = layer["playback"]["items"]
     assert [i["title"] for i in items] == ["Two", "One"] and [i["start"] for i in items] == [0.0, 2.5]
     assert layer["playback"]["duration"] == 4.0
-    width, height = stream.size
+    width, _height = stream.size
     rect = layer["rect"]
     assert rect["x"] > width // 2 and rect["x"] + rect["w"] <= width and rect["w"] < width // 2
     assert abs(rect["w"] / rect["h"] - 16 / 9) < 0.05
@@ -200,3 +200,31 @@ def test_the_playing_file_is_served_to_the_studio_only(client, user):
     assert client.get(reverse("library:playback_video", args=[stream.pk, other.pk])).status_code == 404
     playback.playback_stop(stream=stream, by=user)
     assert client.get(url).status_code == 404, "not after it stopped"
+
+
+def test_progress_goes_to_the_studio_group_once_the_studio_handles_it(user, monkeypatch):
+    """Channels closes a consumer that gets an event it has no handler for: playback events go to the studio
+    group only once the studio socket knows them."""
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from apps.streams.consumers import StudioConsumer
+
+    async def forward(self, event):  # what the studio socket's handler does
+        await self._forward(event)
+
+    monkeypatch.setattr(StudioConsumer, "playback_progress", forward, raising=False)
+    stream = StreamFactory(owner=user)
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(f"stream-{stream.pk}", channel)
+    report = {"id": "pb", "clip": "clip:7", "position": 0.5, "remaining": 3.5}
+    playback.playback_report(stream_id=stream.pk, report={"event": "progress", **report})
+
+    async def receive():
+        return await asyncio.wait_for(layer.receive(channel), 5)
+
+    message = async_to_sync(receive)()
+    assert message == {"type": "playback.progress", "playback": report}

@@ -108,6 +108,13 @@ class ClipPlayer:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
 
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def wait_stopped(self, timeout: float) -> bool:
+        return self._stop.wait(timeout)
+
     # --- the frame loop's side ------------------------------------------------------------
 
     def read(self, canvas: str, samples: int) -> tuple[SourceFrame | None, np.ndarray, bool]:

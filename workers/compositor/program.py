@@ -121,6 +121,10 @@ class CanvasProgram(ProgramSource):
 
     def set_graph(self, graph: dict[str, Any], transition: Mapping[str, Any] | None) -> None:
         with self._lock:
+            if graph == self._graph:
+                # The same picture re-sent (the stored scene catching up after a clip ended here): a running
+                # fade goes on rather than being cut short.
+                return
             fade_ms = int((transition or {}).get("duration_ms", 0)) if (transition or {}).get("kind") == "fade" else 0
             self._previous = self._graph if fade_ms > 0 else None
             self._fade_frames = max(1, round(fade_ms * self.fps / 1000)) if fade_ms > 0 else 0
@@ -341,12 +345,12 @@ class CompositorSession:
     def _report(self, player: ClipPlayer) -> None:
         """Once a second while the clip plays: where it is and what is left (the studio's countdown)."""
         assert self.on_playback is not None
-        while not self._stop.is_set() and self.player is player:
+        while not self._stop.is_set() and self.player is player and not player.stopped:
             try:
                 self.on_playback({"event": "progress", **player.progress()})
             except Exception:  # noqa: BLE001 - a lost progress report must not stop the next one
                 log.warning("playback progress not reported", exc_info=True)
-            self._stop.wait(PROGRESS_INTERVAL)
+            player.wait_stopped(PROGRESS_INTERVAL)  # wakes at once when the clip ends or is stopped
         try:
             ended = player.id in self._finished_playbacks
             self.on_playback({"event": "ended" if ended else "stopped", **player.progress()})

@@ -17,6 +17,7 @@ import io
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -69,6 +70,31 @@ class AssetLoader:
         return image
 
 
+def open_clip(item: Mapping[str, Any]) -> str:
+    """Where the clip player opens a mezzanine: its local path, or a (signed) URL when storage is S3."""
+    name = str(item.get("name") or "")
+    try:
+        return default_storage.path(name)
+    except NotImplementedError:
+        return default_storage.url(name)
+
+
+def playback_reporter(stream_id: int) -> Callable[[dict[str, Any]], None]:
+    """Progress of the playing clip → the studio (apps.streams.playback.playback_report); runs on the
+    compositor's progress thread, so its Redis and database writes never touch the frame loop."""
+    from django.db import close_old_connections
+
+    from apps.streams.playback import playback_report
+
+    def report(event: dict[str, Any]) -> None:
+        try:
+            playback_report(stream_id=stream_id, report=event)
+        finally:
+            close_old_connections()
+
+    return report
+
+
 def compositor_for_stream(stream_id: int) -> CompositorSession:
     """A compositor session for this stream's room, with its current scene and brand assets loaded.
 
@@ -100,6 +126,8 @@ def compositor_for_stream(stream_id: int) -> CompositorSession:
         scene_key=redis_key(stream.pk),
         card_key=comment_card_key(stream.pk),
         load_asset=loader,
+        on_playback=playback_reporter(stream.pk),
+        open_clip=open_clip,
     )
 
 

@@ -151,6 +151,11 @@ export class CommentsPanel {
 
   // --- events -----------------------------------------------------------------------------
   onEvent(message) {
+    if (message.type === "comment.batch") {
+      // Events the server had waiting, sent as one frame (apps/engagement/consumers.py): in order.
+      for (const event of message.events) this.onEvent(event);
+      return;
+    }
     if (this.syncing) this.buffer.push(message);
     else this.apply(message);
   }

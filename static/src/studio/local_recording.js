@@ -38,6 +38,8 @@ export class LocalRecording {
     this.finishing = []; // recorders stopped, last chunks still going out
     this.uploadedBefore = 0; // bytes of files already finished
     this.recordedBefore = 0;
+    this.sessionStart = 0;
+    this.sessionMs = 0; // the last session's length, for the indicator's data-session-ms
     this.files = 0;
     this.failed = false;
     this.enabled = { audio: true, video: true };
@@ -54,6 +56,9 @@ export class LocalRecording {
   }
 
   want(on) {
+    // The participant's session as this page saw it: live and on stage, until no longer.
+    if (on && !this.wanted) this.sessionStart = performance.now();
+    else if (!on && this.wanted) this.sessionMs = performance.now() - this.sessionStart;
     this.wanted = Boolean(on);
     this.chain = this.chain.then(() => this.apply());
     return this.chain;
@@ -161,6 +166,7 @@ export class LocalRecording {
       box.dataset.uploaded = String(uploaded);
       box.dataset.pending = String(pendingChunks);
       box.dataset.recorded = String(recorded);
+      box.dataset.sessionMs = String(Math.round(this.sessionMs));
       box.title = "Your own camera and microphone, recorded at full quality in this browser and uploaded as the show runs.";
       const label = box.querySelector(".local-rec-text") || box;
       label.textContent = detail ? `${text} · ${detail}` : text;
