@@ -160,7 +160,8 @@ def broadcast_stop(*, stream: Stream, by: Any) -> None:
         r.set(stop_key(stream_id), "1", ex=STOP_TTL_SECONDS)
         r.rpush(control_key(stream_id), json.dumps({"op": "stop"}))
         r.expire(control_key(stream_id), STOP_TTL_SECONDS)
-        _close_room(stream)
+        if not r.exists(lock_key(stream_id)):
+            _close_room(stream)  # no show is running to close it once its recording is flushed
 
     transaction.on_commit(signal, robust=True)
 
@@ -434,6 +435,7 @@ def run_show(
         log.info("Show %s is on air with %d destination(s).", stream_id, len(destinations))
         if on_started:
             on_started(session)
+        outcome = "error"
         try:
             outcome = _control_loop(r, lock, stream, sessions, secrets)
         finally:
@@ -441,6 +443,9 @@ def run_show(
                 if other is not session:
                     other.stop()
             path = session.stop()
+            if outcome in {"stopped", "ended"} and settings.BROADCAST_SOURCE == "compositor":
+                # Only now: closing the room earlier would put name cards in the last frames of the show.
+                _close_room(stream)
             watcher.stop()
             if path is not None and path.exists() and path.stat().st_size > 0:
                 save_recording(stream=stream, path=path)

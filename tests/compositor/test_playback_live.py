@@ -157,6 +157,7 @@ def test_a_playlist_plays_into_the_live_show_and_returns_to_the_layout(show, liv
         return audio[round((t0 - audio_start) * RATE) : round((t1 - audio_start) * RATE)]
 
     one, two, later = window(cyan), window(magenta), window(after)
+    print("FIGURES", len(video), len(before), len(cyan), len(magenta), len(after), started_at, ended_at, min(cyan)-max(before), min(magenta)-max(cyan), min(after)-max(magenta), [round(r["remaining"],2) for r in progress], level_at(one, CLIP_TONES["cyan"]), level_at(one, TONES["red"]), level_at(one, CLIP_TONES["magenta"]), level_at(two, CLIP_TONES["magenta"]), level_at(two, CLIP_TONES["cyan"]), level_at(later, CLIP_TONES["magenta"]), level_at(later, TONES["red"]))
     assert len(one) > RATE // 2 and len(two) > RATE // 2
     assert level_at(one, CLIP_TONES["cyan"]) > 0.2 * level_at(one, TONES["red"])
     assert level_at(one, CLIP_TONES["cyan"]) > 10 * level_at(one, CLIP_TONES["magenta"])
