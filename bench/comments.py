@@ -275,6 +275,8 @@ def write_results(metrics: list[tuple[str, str]], args: argparse.Namespace) -> N
             f" comments/s (ms) | {values['delivery_latency_ms_p95']} | ≤ 50 at 500 sockets |",
             f"| messages received / expected | {values['delivery_messages_received']} / "
             f"{values['delivery_messages_expected']} | all |",
+            f"| websocket frames received (events batched when the server is behind) | "
+            f"{values['delivery_frames_received']} | |",
             "",
             "```",
             *[f"{k}: {v}" for k, v in metrics],

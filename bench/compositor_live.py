@@ -824,6 +824,7 @@ def main() -> None:
     media_speed = (media_on + media_off) / windows_wall
     top = sorted(live["threads"].items(), key=lambda kv: -kv[1])[:6]
     metrics: list[tuple[str, Any]] = [
+        ("command", " ".join([".venv/bin/python -m bench.compositor_live", *sys.argv[1:]])),
         ("machine_nproc", os.cpu_count()),
         ("machine_cpu", _cpu_model()),
         ("load_average_1m_start", round(load_start, 2)),
@@ -898,7 +899,7 @@ def write_results(metrics: list[tuple[str, Any]]) -> None:
         [
             "## Compositor, live",
             "",
-            f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} with `.venv/bin/python -m bench.compositor_live` "
+            f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} with `{v['command']}` "
             f"on {v['machine_nproc']} x {v['machine_cpu']} (1-minute load average {v['load_average_1m_start']} "
             f"before, {v['load_average_1m_after_live']} after the live part).",
             "",
@@ -906,8 +907,8 @@ def write_results(metrics: list[tuple[str, Any]]) -> None:
             "not charged) → a real livekit-server → the compositor (workers/compositor CompositorSession + "
             f"Renderer, a hidden subscriber receiving the {v['layer_received_by_compositor']} simulcast layer) as "
             f"the program source of workers/broadcast (BroadcastSession: one {v['program']} encode, one Pusher to "
-            "nginx-rtmp, the Recorder's FFmpeg writing fragmented MP4). 1080p30 grid with logo, ten lower thirds "
-            "and a banner.",
+            "nginx-rtmp, the Recorder's FFmpeg writing fragmented MP4). 1080p30 grid with logo, a lower third per "
+            "guest and a banner.",
             "",
             "Method: CPU is the compositor process tree only (psutil, user + system of every thread and "
             f"descendant) over {v['measured_seconds']} s of windows alternating overlays on / off (scene change "

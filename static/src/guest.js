@@ -299,6 +299,9 @@ function showEnded(title, text) {
   $("ended").hidden = false;
   $("ended-title").textContent = title;
   $("ended-text").textContent = text || "";
+  if (localRecording.busy) {
+    $("ended-text").textContent += " Keep this page open until your recording has finished uploading.";
+  }
 }
 
 startPreview();

@@ -174,7 +174,8 @@ export class LocalRecorder {
       await stopped;
     }
     await this.queue(true);
-    if (this.error) throw this.error;
+    // An earlier chunk may have failed and been sent again with a later one: only the end counts.
+    if (this.error && !this.result) throw this.error;
     return this.result;
   }
 }

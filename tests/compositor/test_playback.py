@@ -127,6 +127,23 @@ def test_a_playlist_is_one_timeline_frames_and_audio(clips):
         player.stop()
 
 
+def test_the_clip_clock_starts_with_its_first_picture(clips):
+    """Until the first picture is decoded the clip has not started: nothing to show, silence, no time used."""
+    red = make_clip(clips, "red", 1.0)
+    player = ClipPlayer([item(red, "red", 1.0, 1)], sizes={"landscape": (32, 18)}, fps=FPS)
+    frame, audio, finished = player.read("landscape", RATE // FPS)  # the decode thread has not even started
+    assert frame is None and not finished and not audio.any()
+    assert player.progress("landscape")["elapsed"] == 0
+    player.start()
+    try:
+        wait_decoded(player, 1 / FPS)
+        frame, _, _ = player.read("landscape", RATE // FPS)
+        assert frame is not None and near(centre_yuv(frame.data, 32, 18), rgb_to_yuv(CLIP_COLOURS["red"]))
+        assert player.progress("landscape")["elapsed"] == pytest.approx(1 / FPS, abs=1e-3)
+    finally:
+        player.stop()
+
+
 def test_no_drift_over_a_playlist_of_odd_lengths(clips):
     """Clip boundaries land on the sums of the clips' video lengths, and audio stays exactly that long."""
     lengths = [0.7, 0.9, 0.7]

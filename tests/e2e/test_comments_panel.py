@@ -85,15 +85,19 @@ def test_comments_reach_the_host_live_and_go_on_screen(web, browser_for, user, s
     services.comment_hide(comment=twitch)
     wait_js(host, f"() => ({ROW_STATE})({twitch.pk}).status === 'hidden'", what="hidden row")
     # Holding for review re-renders the panel (htmx); the feed is filled again and stays live.
+    host.evaluate(f"() => {{ document.getElementById('comments-panel-{stream.pk}').dataset.before = 'yes'; }}")
     host.select_option(f"#moderation-mode-{stream.pk}", "hold")
     host.click(f"#comments-panel-{stream.pk} form[hx-post] button[type=submit]")
+    wait_until(
+        lambda: services.engagement_settings_for(stream).moderation_mode == "hold", timeout=10, what="mode saved"
+    )
     wait_js(
         host,
-        f"() => document.getElementById('comment-{twitch.pk}')?.dataset.commentId === '{twitch.pk}'",
-        what="re-filled feed",
+        f"() => !document.getElementById('comments-panel-{stream.pk}').dataset.before"
+        f" && document.getElementById('comment-{twitch.pk}')?.dataset.commentId === '{twitch.pk}'",
+        what="the new panel's feed filled by the script",
     )
     wait_js(host, PANEL_READY, stream.pk, what="panel live after the mode change")
-    assert services.engagement_settings_for(stream).moderation_mode == "hold"
     services.forget_cached(stream_id=stream.pk)  # this test process cached the old mode for a few seconds
     held_now = ingest(stream, "yt-4", "please hold me")
     assert wait_js(host, ROW_STATE, held_now.pk, what="held comment after the mode change")["status"] == "pending"

@@ -39,8 +39,10 @@ def recording_web(web_factory, tmp_path):
 def centre_rgb(path: Path, at: float) -> tuple[int, int, int]:
     """The colour of one decoded frame, averaged down to a single pixel."""
     done = subprocess.run(
-        ["ffmpeg", "-v", "error", "-ss", str(at), "-i", str(path), "-frames:v", "1", "-vf", "scale=1:1"]
-        + ["-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        [
+            *("ffmpeg", "-v", "error", "-ss", str(at), "-i", str(path)),
+            *("-frames:v", "1", "-vf", "scale=1:1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"),
+        ],
         capture_output=True,
         check=True,
         timeout=60,
@@ -148,7 +150,7 @@ def test_host_and_guest_record_locally_and_upload_during_the_show(
         "guest": UploadSession.objects.get(stream=stream, guest=guest_row),
     }
     assert all(u.status == UploadSession.Status.COMPLETE and u.owner == user for u in uploads.values())
-    recordings = {who: Recording.objects.get(pk=u.recording_id, kind="participant") for who, u in uploads.items()}
+    recordings = {who: Recording.objects.get(pk=u.recording_id or 0, kind="participant") for who, u in uploads.items()}
     assert Recording.objects.filter(stream=stream, kind="participant").count() == 2
     assert recordings["host"].title == f"{user.username} (local)"
     assert recordings["guest"].title == "Blue guest (local)"
@@ -165,7 +167,11 @@ def test_host_and_guest_record_locally_and_upload_during_the_show(
         video = next(s for s in info["streams"] if s["codec_type"] == "video")
         assert (video["width"], video["height"]) == (640, 360), who
         assert any(s["codec_type"] == "audio" for s in info["streams"]), who
-        assert float(info["format"]["duration"]) == pytest.approx(sessions[who], abs=1.0), (who, [(x["codec_type"], x.get("start_time"), x.get("duration"), x.get("tags")) for x in info["streams"]], info["format"])
+        assert float(info["format"]["duration"]) == pytest.approx(sessions[who], abs=1.0), (
+            who,
+            [(x["codec_type"], x.get("start_time"), x.get("duration"), x.get("tags")) for x in info["streams"]],
+            info["format"],
+        )
         assert max_volume_db(Path(recording.file.path)) > -40.0, who  # Chromium's fake microphone beeps
         r, g, b = centre_rgb(Path(recording.file.path), float(info["format"]["duration"]) / 2)
         if colours[who] == "red":
@@ -179,4 +185,36 @@ def test_host_and_guest_record_locally_and_upload_during_the_show(
     for recording in recordings.values():
         assert show.locator(f"#recording-{recording.pk}").count() == 1
     assert "Blue guest (local)" in show.inner_text()
+    assert violations == []
+
+
+def test_leaving_the_stage_finishes_the_file_and_coming_back_starts_another(
+    livekit, recording_web, browser_for, user, stream
+):
+    web = recording_web
+    host, violations = open_studio(browser_for("red"), web, user, stream)
+    wait_js(host, "() => document.getElementById('media-state').textContent === 'Camera and microphone on'")
+    host.click("#go-live")
+    host.click("#confirm-ok")
+    wait_js(host, INDICATOR_STATE, ["#local-rec", "recording"], what="host recording")
+    host.wait_for_timeout(1500)  # a short first take
+
+    host.click(f"#on-stage [data-participant='host-{user.pk}'] button")  # step off stage
+    wait_js(host, INDICATOR_STATE, ["#local-rec", "done"], timeout=30, what="first file uploaded")
+    first = UploadSession.objects.get(stream=stream)
+    assert first.status == UploadSession.Status.COMPLETE
+
+    host.click(f"#backstage [data-participant='host-{user.pk}'] button")  # back on stage
+    wait_js(host, INDICATOR_STATE, ["#local-rec", "recording"], what="second take recording")
+    host.wait_for_timeout(1500)
+    host.click("#end-show")
+    host.click("#confirm-ok")
+    wait_js(host, INDICATOR_STATE, ["#local-rec", "done"], timeout=30, what="second file uploaded")
+
+    uploads = list(UploadSession.objects.filter(stream=stream).order_by("created_at"))
+    assert [u.status for u in uploads] == [UploadSession.Status.COMPLETE] * 2
+    assert len({u.recording_id for u in uploads}) == 2
+    for upload in uploads:
+        recording = Recording.objects.get(pk=upload.recording_id or 0)
+        assert decode_errors(Path(recording.file.path)) == ""
     assert violations == []

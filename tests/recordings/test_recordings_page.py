@@ -47,6 +47,18 @@ def test_page_lists_recordings_grouped_by_show_with_players(user_client, recordi
     assert '<meter id="quota-meter-bar"' in page
 
 
+def test_a_show_lists_its_program_first_then_one_local_file_per_person(user_client, recordings):
+    program, local, _other = recordings
+    bo = RecordingFactory(stream=program.stream, kind=Recording.Kind.PARTICIPANT, title="Bo (local)")
+
+    page = user_client.get(reverse("recordings:list")).content.decode()
+
+    show = page.split(f'id="show-{program.stream_id}"', 1)[1].split('id="show-', 1)[0]
+    rows = [show.index(f'id="recording-{r.pk}"') for r in (program, bo, local)]
+    assert rows == sorted(rows)  # program, then the local files, newest first
+    assert "3 files" in show
+
+
 def test_nav_link_lands_on_this_page(user_client, recordings):
     assert reverse("recordings") == reverse("recordings:list")
     assert user_client.get(reverse("recordings")).resolver_match.func.__module__ == "apps.recordings.views"

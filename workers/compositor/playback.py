@@ -120,6 +120,10 @@ class ClipPlayer:
     def read(self, canvas: str, samples: int) -> tuple[SourceFrame | None, np.ndarray, bool]:
         """The picture and the audio of this canvas's next frame, and whether the playlist is over for it."""
         with self._cond:
+            if not self._video and self._video_base == 0 and self.decoded_end is None:
+                # Nothing decoded yet (the first keyframe is on its way): the clip has not started, its clock
+                # waits, and the program keeps showing what it showed.
+                return None, np.zeros((samples, self.channels), dtype=np.int16), False
             cursor = self._cursors.setdefault(canvas, _Cursor())
             n = cursor.frames
             cursor.frames += 1

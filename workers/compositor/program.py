@@ -160,6 +160,8 @@ class CanvasProgram(ProgramSource):
             progress = (self._frame_index - self._fade_start + 1) / self._fade_frames if previous is not None else 1.0
             if previous is not None and progress >= 1.0:
                 self._previous = previous = None
+        if PLAYBACK_SOURCE not in frames and _clip_rect(graph) is not None:
+            graph = without_clip(graph)  # the clip's first picture is not decoded yet: the layout meanwhile
         video = self.renderer.render(graph, frames, now=now, texts=self.session.texts, out=self._out)
         if previous is not None:
             before = self.renderer.render(previous, frames, now=now, texts=self.session.texts)

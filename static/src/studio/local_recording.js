@@ -40,6 +40,7 @@ export class LocalRecording {
     this.recordedBefore = 0;
     this.sessionStart = 0;
     this.sessionMs = 0; // the last session's length, for the indicator's data-session-ms
+    this.refused = false;
     this.files = 0;
     this.failed = false;
     this.enabled = { audio: true, video: true };
@@ -57,7 +58,10 @@ export class LocalRecording {
 
   want(on) {
     // The participant's session as this page saw it: live and on stage, until no longer.
-    if (on && !this.wanted) this.sessionStart = performance.now();
+    if (on && !this.wanted) {
+      this.sessionStart = performance.now();
+      this.refused = false;
+    }
     else if (!on && this.wanted) this.sessionMs = performance.now() - this.sessionStart;
     this.wanted = Boolean(on);
     this.chain = this.chain.then(() => this.apply());
@@ -72,8 +76,8 @@ export class LocalRecording {
   }
 
   async apply() {
-    if (this.wanted && !this.current) await this.begin();
-    else if (!this.wanted && this.current) await this.finish();
+    if (this.wanted && !this.current && !this.refused) await this.begin();
+    else if (!this.wanted && this.current) this.finish();
     this.render();
   }
 
@@ -89,38 +93,52 @@ export class LocalRecording {
       timesliceMs: TIMESLICE_MS,
       bitsPerSecond: VIDEO_BITS_PER_SECOND,
     });
+    this.current = { recorder, clones }; // recording from now; the upload session opens meanwhile
+    this.render();
+    this.tick();
     try {
       await recorder.start();
     } catch (error) {
+      this.current = null;
       for (const track of clones) track.stop();
       this.failed = true;
+      this.refused = true; // not again in this session: every state change would toast it anew
       toast(error.message || "Your local recording could not start.", "warning");
       return;
     }
-    this.current = { recorder, clones };
     this.failed = false;
-    this.tick();
   }
 
-  async finish() {
+  // Stops recording at once; the last chunks upload in the background, so coming back on
+  // stage straight away starts the next file without waiting for this one's upload.
+  finish() {
     const { recorder, clones } = this.current;
     this.current = null;
     this.finishing.push(recorder);
-    // Stop the recorder first (it emits its last data), then the clones.
-    const done = recorder.stop().then(
-      () => true,
-      (error) => {
-        toast(error.message || "Your local recording could not be uploaded.", "error");
-        return false;
-      },
-    );
-    const ok = await done;
-    for (const track of clones) track.stop();
-    this.finishing = this.finishing.filter((r) => r !== recorder);
-    this.uploadedBefore += recorder.offset;
-    this.recordedBefore += recorder.recorded;
-    if (ok) this.files += 1;
-    else this.failed = true;
+    const media = recorder.recorder;
+    // The clones end once MediaRecorder has emitted its last data.
+    if (media && media.state !== "inactive") {
+      media.addEventListener("stop", () => clones.forEach((t) => t.stop()), { once: true });
+    } else {
+      clones.forEach((t) => t.stop());
+    }
+    recorder
+      .stop()
+      .then(
+        () => true,
+        (error) => {
+          toast(error.message || "Your local recording could not be uploaded.", "error");
+          return false;
+        },
+      )
+      .then((ok) => {
+        this.finishing = this.finishing.filter((r) => r !== recorder);
+        this.uploadedBefore += recorder.offset;
+        this.recordedBefore += recorder.recorded;
+        if (ok) this.files += 1;
+        else this.failed = true;
+        this.render();
+      });
   }
 
   // --- the indicator: a red dot while recording, MB uploaded, chunks waiting ------------
