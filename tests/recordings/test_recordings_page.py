@@ -49,7 +49,7 @@ def test_page_lists_recordings_grouped_by_show_with_players(user_client, recordi
 
 def test_a_show_lists_its_program_first_then_one_local_file_per_person(user_client, recordings):
     program, local, _other = recordings
-    bo = RecordingFactory(stream=program.stream, kind=Recording.Kind.PARTICIPANT, title="Bo (local)")
+    bo = RecordingFactory.create(stream=program.stream, kind=Recording.Kind.PARTICIPANT, title="Bo (local)")
 
     page = user_client.get(reverse("recordings:list")).content.decode()
 
