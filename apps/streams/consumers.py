@@ -30,6 +30,10 @@ scene.changed      everyone              scene, scene_graph (landscape), canvase
 stream.status      everyone              stream {id, status, started_at, ended_at}
 chat.message       everyone              message {id, author, role, text, at}
 chat.deleted       everyone              message {id}
+playback.progress  everyone              playback {id, clip, title, index, position, remaining, …}: the
+                                         compositor's report, once a second (apps/streams/playback.py)
+playback.ended     everyone              playback {id}: the clip / playlist played to the end
+playback.stopped   everyone              playback {id}: the compositor stopped it (playback.stop)
 destination.health host                  destination id + health fields as the broadcast engine
                                          published them (state, bitrate_kbps, fps, reconnects…)
 session.ended      the removed guest     reason; the server then closes with 4410
@@ -56,6 +60,9 @@ guest.mute           host                   guest (id), audio?: bool, video?: bo
 guest.remove         host                   guest (id)
 stream.go_live       host                   —
 stream.end           host                   —
+playback.start       host                   clip (id) or playlist (id), mode?: fullscreen|layer,
+                                            transition?: cut|fade (→ scene.changed with the "clip" layer)
+playback.stop        host                   — (→ scene.changed without it)
 ==================== ====================== ============================================
 
 Every client message may carry a ``ref``; errors echo it so the UI can tie them
@@ -91,6 +98,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from . import playback as playback_module
 from . import scene as scene_module
 from . import services, studio_services
 from .models import Guest, Stream
@@ -134,6 +142,10 @@ EVERYONE_RECEIVES = frozenset(
         "stream.status",
         "chat.message",
         "chat.deleted",
+        # Guests see and hear the clip in their preview, so they follow its progress too.
+        "playback.progress",
+        "playback.ended",
+        "playback.stopped",
     }
 )
 RECEIVES: dict[str, frozenset[str]] = {
@@ -144,7 +156,17 @@ RECEIVES: dict[str, frozenset[str]] = {
 EVERYONE_SENDS = frozenset({"ping", "state.request", "chat.send", "share.set"})
 SENDS: dict[str, frozenset[str]] = {
     HOST: EVERYONE_SENDS
-    | {"chat.delete", "scene.set", "guest.stage", "guest.mute", "guest.remove", "stream.go_live", "stream.end"},
+    | {
+        "chat.delete",
+        "scene.set",
+        "guest.stage",
+        "guest.mute",
+        "guest.remove",
+        "stream.go_live",
+        "stream.end",
+        "playback.start",
+        "playback.stop",
+    },
     MODERATOR: EVERYONE_SENDS | {"chat.delete", "self.mute"},
     GUEST: EVERYONE_SENDS | {"self.mute"},
 }
@@ -263,6 +285,11 @@ def build_state(stream_id: int, role: str, guest_id: int | None, online: set[str
     }
     if role == HOST:
         state["destinations"] = [destination_payload(d) for d in stream.destinations.all()]
+    # The playback itself is in scene["playback"] (and the graphs' "clip" layer); this is the compositor's
+    # last progress report, for a studio that connects mid-clip (None until the first report).
+    state["playback_progress"] = (
+        playback_module.playback_progress(stream.pk) if state["scene"].get("playback") else None
+    )
     return state
 
 
@@ -701,6 +728,41 @@ class StudioConsumer(AsyncJsonWebsocketConsumer):
 
         await self._broadcast("stream.status", stream=await database_sync_to_async(run)())
 
+    async def do_playback_start(self, content: dict[str, Any]) -> None:
+        # The service publishes scene.changed (with the "clip" layer) to the group and the compositor.
+        def start() -> None:
+            from apps.library.models import MediaClip, Playlist
+
+            stream = Stream.objects.select_related("owner", "brand_kit").get(pk=self.stream_id)
+            owner = self._owner()
+            clip = playlist = None
+            # Another owner's clip reads as missing, like everywhere else (no probing ids across accounts).
+            if content.get("playlist") is not None:
+                playlist = Playlist.objects.filter(pk=int(content["playlist"]), owner=owner).first()
+                if playlist is None:
+                    raise ValidationError("This playlist is not in your library.")
+            elif content.get("clip") is not None:
+                clip = MediaClip.objects.filter(pk=int(content["clip"]), owner=owner).first()
+                if clip is None:
+                    raise ValidationError("This clip is not in your library.")
+            playback_module.playback_start(
+                stream=stream,
+                by=owner,
+                clip=clip,
+                playlist=playlist,
+                mode=str(content.get("mode") or "fullscreen"),
+                transition=content.get("transition") or "cut",
+            )
+
+        await database_sync_to_async(start)()
+
+    async def do_playback_stop(self, content: dict[str, Any]) -> None:
+        def stop() -> None:
+            stream = Stream.objects.select_related("owner", "brand_kit").get(pk=self.stream_id)
+            playback_module.playback_stop(stream=stream, by=self._owner())
+
+        await database_sync_to_async(stop)()
+
     async def _broadcast(self, event_type: str, **payload: Any) -> None:
         await self.channel_layer.group_send(stream_group(self.stream_id), {"type": event_type, **payload})
 
@@ -732,6 +794,15 @@ class StudioConsumer(AsyncJsonWebsocketConsumer):
         await self._forward(event)
 
     async def destination_health(self, event: dict[str, Any]) -> None:
+        await self._forward(event)
+
+    async def playback_progress(self, event: dict[str, Any]) -> None:
+        await self._forward(event)
+
+    async def playback_ended(self, event: dict[str, Any]) -> None:
+        await self._forward(event)
+
+    async def playback_stopped(self, event: dict[str, Any]) -> None:
         await self._forward(event)
 
     async def session_ended(self, event: dict[str, Any]) -> None:

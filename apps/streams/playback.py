@@ -245,16 +245,9 @@ def playback_report(*, stream_id: int, report: dict[str, Any]) -> None:
     if event == "ended" and payload.get("id"):
         playback_finished(stream_id=stream_id, playback_id=str(payload["id"]))
     layer = get_channel_layer()
-    if layer is not None and _studio_handles(f"playback.{event}"):
+    if layer is not None:
+        # StudioConsumer handles playback.progress / .ended / .stopped and forwards them to every role.
         async_to_sync(layer.group_send)(f"stream-{stream_id}", {"type": f"playback.{event}", "playback": payload})
-
-
-def _studio_handles(event_type: str) -> bool:
-    """Whether the studio socket has a handler for this group event: Channels closes a consumer that gets a
-    message type it cannot handle, so a playback event is only sent once the studio knows it."""
-    from .consumers import StudioConsumer
-
-    return hasattr(StudioConsumer, event_type.replace(".", "_"))
 
 
 def playback_progress(stream_id: int) -> dict[str, Any] | None:

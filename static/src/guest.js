@@ -40,6 +40,13 @@ const localRecording = new LocalRecording({
   createUrl: `/library/guest-uploads/${root.dataset.streamId}/`,
   tracks: () => [tracks.video?.mediaStreamTrack, tracks.audio?.mediaStreamTrack],
   indicators: [...root.querySelectorAll("[data-local-rec]")],
+  onSettled: ({ ok }) => {
+    if ($("ended").hidden || !$("ended-text").dataset.waitingUpload) return;
+    delete $("ended-text").dataset.waitingUpload;
+    $("ended-text").textContent = ok
+      ? "Thanks for joining! Your recording is uploaded; you can close this page."
+      : "Thanks for joining! Part of your recording could not be uploaded.";
+  },
 });
 
 // --- green room -------------------------------------------------------------------------
@@ -300,7 +307,9 @@ function showEnded(title, text) {
   $("ended-title").textContent = title;
   $("ended-text").textContent = text || "";
   if (localRecording.busy) {
-    $("ended-text").textContent += " Keep this page open until your recording has finished uploading.";
+    const now = (text || "").replace(" You can close this page.", "");
+    $("ended-text").textContent = `${now} Keep this page open until your recording has finished uploading.`.trim();
+    $("ended-text").dataset.waitingUpload = "1";
   }
 }
 

@@ -27,7 +27,8 @@ const INDICATOR_MS = 500;
 const MB = 1024 * 1024;
 
 export class LocalRecording {
-  constructor({ streamId, title = "", createUrl, tracks, indicators = [] }) {
+  constructor({ streamId, title = "", createUrl, tracks, indicators = [], onSettled = () => {} }) {
+    this.onSettled = onSettled; // ({ok}) once nothing is recording or uploading any more
     this.streamId = streamId;
     this.title = title;
     this.createUrl = createUrl;
@@ -138,6 +139,7 @@ export class LocalRecording {
         if (ok) this.files += 1;
         else this.failed = true;
         this.render();
+        if (!this.busy) this.onSettled({ ok: !this.failed });
       });
   }
 
