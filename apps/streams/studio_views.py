@@ -66,8 +66,24 @@ def studio(request: HttpRequest, stream_id: int) -> HttpResponse:
         "destinations": list(stream.destinations.all()),
         # The comments moderation panel (first paint; static/src/studio/comments.js keeps it live).
         **panel_context(request, stream),
+        # The Media panel: what the host can play into the show (apps/streams/playback.py).
+        **media_panel_context(request.user),
     }
     return render(request, "studio/studio.html", context)
+
+
+def media_panel_context(user: Any) -> dict[str, Any]:
+    from django.db.models import Count
+
+    from apps.library.models import Playlist
+    from apps.library.selectors import clips_ready_for
+
+    return {
+        "media_clips": list(clips_ready_for(user).order_by("-created_at")[:100]),
+        "media_playlists": list(
+            Playlist.objects.owned_by(user).annotate(clip_count=Count("items")).filter(clip_count__gt=0)
+        ),
+    }
 
 
 @login_required

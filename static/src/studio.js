@@ -20,6 +20,7 @@ import {
 } from "./studio/common.js";
 import { startCommentsPanels } from "./studio/comments.js";
 import { LocalRecording } from "./studio/local_recording.js";
+import { PlaybackPanel } from "./studio/playback.js";
 
 const root = document.getElementById("studio-app");
 const $ = (id) => document.getElementById(id);
@@ -71,8 +72,18 @@ const socket = new StudioSocket(root.dataset.wsPath, {
   onFatal: (_code, text) => toast(text, "error"),
 });
 
+// The Media panel: library clips and playlists played into the show (its preview is the renderer's "clip" layer).
+const playbackPanel = $("media-panel") ? new PlaybackPanel($("media-panel"), (message) => socket.send(message)) : null;
+
 function handle(msg) {
   switch (msg.type) {
+    case "playback.progress":
+      playbackPanel?.setProgress(msg.playback);
+      break;
+    case "playback.ended":
+    case "playback.stopped":
+      playbackPanel?.ended(msg.playback);
+      break;
     case "state.full":
       state.role = msg.role;
       state.you = msg.you;
@@ -84,6 +95,7 @@ function handle(msg) {
         if (d.health && Object.keys(d.health).length) recordHealth(d.id, d.health);
       }
       setScene(msg);
+      if (msg.playback_progress) playbackPanel?.setProgress(msg.playback_progress);
       renderAll();
       syncLocalRecording();
       break;
@@ -139,6 +151,7 @@ function setScene(msg) {
   state.graph = msg.scene_graph || null;
   if (msg.assets) state.assets = msg.assets;
   renderer.setScene(state.graph, state.assets);
+  playbackPanel?.setPlayback(state.scene.playback || null);
 }
 
 function renderAll() {

@@ -104,6 +104,7 @@ async def test_progress_and_end_reach_host_and_guest(stream, user, host_cookie, 
     guest = await connected(stream.pk, guest_cookie)
     await host.send_json_to({"type": "playback.start", "clip": clip.pk})
     layer = clip_layer(await receive_until(host, "scene.changed"))
+    assert layer is not None
     playback_id = layer["playback"]["id"]
     report = {"id": playback_id, "clip": f"clip:{clip.pk}", "index": 0, "position": 1.0, "remaining": 3.0}
     await sync_to_async(playback.playback_report)(stream_id=stream.pk, report={"event": "progress", **report})

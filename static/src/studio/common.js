@@ -13,6 +13,7 @@
 import { Room, RoomEvent, Track } from "livekit-client";
 
 import { toast } from "../lib/toast.js";
+import { ClipPlayer, clipLayer } from "./playback.js";
 
 export { toast };
 
@@ -232,6 +233,8 @@ export class ProgramRenderer {
     this.graph = null;
     this.assets = {};
     this.images = new Map();
+    // A library clip playing into the show ("clip" layer, apps/streams/playback.py), next to the tracks.
+    this.clip = new ClipPlayer(sources?.container || document.body);
     this.frame = this.frame.bind(this);
     window.requestAnimationFrame(this.frame);
   }
@@ -239,6 +242,7 @@ export class ProgramRenderer {
   setScene(graph, assets) {
     this.graph = graph || null;
     if (assets) this.assets = assets;
+    this.clip.set(clipLayer(graph)?.playback || null);
     if (graph) {
       const scale = Math.min(1, PREVIEW_MAX_WIDTH / graph.width);
       const w = Math.round(graph.width * scale);
@@ -307,6 +311,9 @@ export class ProgramRenderer {
           break;
         case "banner":
           drawTextBox(ctx, r, layer.label, layer.style, 0.5, "left");
+          break;
+        case "clip":
+          this.clip.draw(ctx, r, drawFitted, layer.fit);
           break;
         case "logo":
         case "overlay": {
