@@ -890,9 +890,9 @@ def write_results(metrics: list[tuple[str, Any]]) -> None:
     if float(v["output_speed_vs_realtime"]) < 0.97:
         caveats.append(
             f"The show did not keep real time (output at {v['output_speed_vs_realtime']} x, "
-            f"{v['skipped_slots']} frame slots skipped by the engine): the machine was short of CPU. CPU per media "
-            "second then also carries receive/decode work done for frames that were never output, so the ratios "
-            "are pessimistic; latency includes the backlog."
+            f"{v['skipped_slots']} frame slots skipped by the engine): short of CPU, or of frame-thread time (see "
+            "render_plus_encode_speed). CPU per media second then also carries receive/decode work for frames that "
+            "were never output, so the CPU ratios are pessimistic; latency is measured on the frames that went out."
         )
     if float(v["output_speed_vs_realtime"]) >= 0.97 and float(v["guest_fps_seen_by_renderer"]) < FPS * 0.9:
         caveats.append(
