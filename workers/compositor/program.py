@@ -1,6 +1,7 @@
 """The live compositor: a hidden LiveKit participant that turns the room into one or two programs.
 
-    room (LiveKit) ──► receive thread (asyncio: rtc.Room, one stream per subscribed track)
+    room (LiveKit) ──► receive thread (asyncio: rtc.Room; receive.TrackReceiver dispatches every
+                          │ subscribed track's decoded frames from one FFI subscription)
                           │ latest I420 frame per source, audio into each canvas's mixer
                           ▼
     engine frame thread ──► CanvasProgram.read(): render the scene graph (renderer.py)
@@ -40,6 +41,7 @@ from PIL import Image
 from workers.broadcast.source import ProgramFrame, ProgramSource
 from workers.compositor.mixer import Mixer
 from workers.compositor.playback import ClipPlayer
+from workers.compositor.receive import TrackReceiver
 from workers.compositor.renderer import Renderer, SourceFrame
 
 log = logging.getLogger(__name__)
@@ -252,7 +254,8 @@ class CompositorSession:
         self._stop = threading.Event()
         self._start_lock = threading.Lock()
         self._room: Any = None
-        self._tasks: dict[str, asyncio.Task] = {}  # track sid → its receive task
+        self._receiver: TrackReceiver | None = None  # created on the receive thread, lives as long as the session
+        self._streams: dict[str, int] = {}  # track sid → its stream in the receiver
         self._stay_task: asyncio.Task | None = None  # the join/rejoin loop
         self.connected = False
         self._joined = threading.Event()
@@ -436,9 +439,7 @@ class CompositorSession:
             return
         log.warning("compositor: disconnected from the room; rejoining")
         self.connected = False
-        for task in self._tasks.values():
-            task.cancel()
-        self._tasks.clear()
+        self._close_streams()
         with self._frames_lock:
             self._frames.clear()
         self.subscribed = set()
@@ -448,6 +449,9 @@ class CompositorSession:
         from livekit import rtc
 
         token = self.token() if callable(self.token) else self.token
+        if self._receiver is None:
+            assert self._loop is not None
+            self._receiver = TrackReceiver(self._loop)
         room = rtc.Room(loop=self._loop)
         room.on("disconnected", self._on_disconnected)
         room.on("track_published", lambda publication, participant: self._sync_subscriptions())
@@ -465,11 +469,11 @@ class CompositorSession:
         if self._stay_task is not None:
             self._stay_task.cancel()
             await asyncio.wait([self._stay_task], timeout=1.0)
-        for task in self._tasks.values():
-            task.cancel()
-        self._tasks.clear()
+        self._close_streams()
         if self._room is not None:
             await self._room.disconnect()
+        if self._receiver is not None:
+            self._receiver.aclose()
 
     @staticmethod
     def _key(identity: str, publication: Any) -> tuple[str, str]:
@@ -513,22 +517,32 @@ class CompositorSession:
     def _on_subscribed(self, track: Any, publication: Any, participant: Any) -> None:
         source, kind = self._key(participant.identity, publication)
         self.subscribed.add(f"{source}:{kind}")
-        assert self._loop is not None
+        assert self._receiver is not None
+        old = self._streams.pop(publication.sid, None)
+        if old is not None:
+            self._receiver.close(old)
         if kind == "video":
             # Ask again now that the track exists: a request made before the subscription completed may be lost.
             if source in self._wanted:
                 self._request_layer(publication, *self._wanted[source])
-            task = self._loop.create_task(self._receive_video(track, source))
+            stream = self._receiver.open_video(track, lambda frame: self._store_frame(source, frame))
         else:
-            task = self._loop.create_task(self._receive_audio(track, participant.identity))
-        self._tasks[publication.sid] = task
+            first = next(iter(self.programs.values()))
+            identity = participant.identity
+            stream = self._receiver.open_audio(
+                track,
+                lambda samples: self._push_audio(identity, samples),
+                sample_rate=first.sample_rate,
+                channels=first.channels,
+            )
+        self._streams[publication.sid] = stream
 
     def _on_unsubscribed(self, track: Any, publication: Any, participant: Any) -> None:
         source, kind = self._key(participant.identity, publication)
         self.subscribed.discard(f"{source}:{kind}")
-        task = self._tasks.pop(publication.sid, None)
-        if task is not None:
-            task.cancel()
+        stream = self._streams.pop(publication.sid, None)
+        if stream is not None and self._receiver is not None:
+            self._receiver.close(stream)
         if kind == "video":
             with self._frames_lock:
                 self._frames.pop(source, None)
@@ -542,36 +556,19 @@ class CompositorSession:
                 self._frames.pop(source, None)
         self.subscribed = {s for s in self.subscribed if not s.startswith(participant.identity + ":")}
 
-    async def _receive_video(self, track: Any, source: str) -> None:
-        from livekit import rtc
+    def _store_frame(self, source: str, frame: SourceFrame) -> None:
+        with self._frames_lock:
+            self._frames[source] = frame  # the previous one is freed once the renderer lets go of it too
 
-        stream = rtc.VideoStream(track, loop=self._loop, capacity=1, format=rtc.VideoBufferType.I420)
-        try:
-            async for event in stream:
-                frame = event.frame
-                w, h = frame.width // 2 * 2, frame.height // 2 * 2
-                if (w, h) != (frame.width, frame.height):
-                    continue  # odd sizes do not happen with WebRTC encoders; skip rather than mis-stride
-                data = np.frombuffer(frame.data, dtype=np.uint8)[: w * h * 3 // 2].copy()
-                latest = SourceFrame(w, h, data, time.monotonic())
-                with self._frames_lock:
-                    self._frames[source] = latest
-        finally:
-            await stream.aclose()
+    def _push_audio(self, identity: str, samples: np.ndarray) -> None:
+        for program in self.programs.values():
+            program.mixer.push(identity, samples)
 
-    async def _receive_audio(self, track: Any, identity: str) -> None:
-        from livekit import rtc
-
-        first = next(iter(self.programs.values()))
-        stream = rtc.AudioStream(track, loop=self._loop, sample_rate=first.sample_rate, num_channels=first.channels)
-        try:
-            async for event in stream:
-                frame = event.frame
-                samples = np.frombuffer(frame.data, dtype=np.int16).reshape(-1, frame.num_channels).copy()
-                for program in self.programs.values():
-                    program.mixer.push(identity, samples)
-        finally:
-            await stream.aclose()
+    def _close_streams(self) -> None:
+        if self._receiver is not None:
+            for stream in self._streams.values():
+                self._receiver.close(stream)
+        self._streams.clear()
 
     # --- control: new scenes from Redis ------------------------------------------------
 
