@@ -196,7 +196,79 @@ def token(identity: str, *, publish: bool) -> str:
     return api.AccessToken(API_KEY, API_SECRET).with_identity(identity).with_grants(grants).to_jwt()
 
 
-# --- child: the guests ----------------------------------------------------------------
+# --- the guests, pre-encoded (bench/guests: a Go publisher) ---------------------------------
+
+GUEST_LOOP_SECONDS = 10
+GUEST_LAYERS = (("h720", 720, 1700), ("h360", 360, 450), ("h180", 180, 150))  # name, height, kbps (LiveKit presets)
+GUESTS_BIN = ROOT / ".cache" / "bin" / "bench-guests"
+
+
+def prepare_guest_media(guests: int) -> Path:
+    """Each guest's camera as three VP8 simulcast layers + an Opus tone, encoded once and cached.
+
+    Frame k of a guest's files carries k (its index in the 10 s loop) burned in where the live guests burn
+    their capture time; the publisher logs when it wrote each frame, which gives the latency back.
+    """
+    key = f"v1-{guests}-{GUEST_LOOP_SECONDS}-" + "-".join(f"{n}{k}" for n, _, k in GUEST_LAYERS)
+    media = ROOT / ".cache" / "bench-guest-media" / key
+    if (media / "done").exists():
+        return media
+    frames = GUEST_LOOP_SECONDS * FPS
+    for index in range(guests):
+        folder = media / f"guest-{index}"
+        folder.mkdir(parents=True, exist_ok=True)
+        picture = GuestPicture(index, 1280, 720)
+        split = ";".join(
+            [f"[0:v]split={len(GUEST_LAYERS)}" + "".join(f"[s{i}]" for i in range(len(GUEST_LAYERS)))]
+            + [f"[s{i}]scale=-2:{h}:flags=area[o{i}]" for i, (_, h, _) in enumerate(GUEST_LAYERS)]
+        )
+        outputs: list[str] = []
+        for i, (name, _, kbps) in enumerate(GUEST_LAYERS):
+            # Real-time VP8 as a browser sends it: no alt-ref (hidden) frames, keyframe every 2 s, CBR-ish.
+            outputs += ["-map", f"[o{i}]", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8",
+                        "-b:v", f"{kbps}k", "-minrate", f"{kbps}k", "-maxrate", f"{kbps}k", "-auto-alt-ref", "0",
+                        "-lag-in-frames", "0", "-g", str(FPS * 2), "-keyint_min", str(FPS * 2),
+                        str(folder / f"{name}.ivf")]  # fmt: skip
+        proc = subprocess.Popen(
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p",
+             "-s", "1280x720", "-r", str(FPS), "-i", "-", "-filter_complex", split, *outputs],
+            stdin=subprocess.PIPE,
+        )  # fmt: skip
+        assert proc.stdin is not None
+        for n in range(frames):
+            proc.stdin.write(picture.frame(n, n).tobytes())
+        proc.stdin.close()
+        if proc.wait() != 0:
+            raise SystemExit("encoding the guests' media failed")
+        subprocess.run(
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
+             "-i", f"sine=frequency={300 + 100 * index}:sample_rate=48000:duration={GUEST_LOOP_SECONDS}",
+             "-ac", "1", "-c:a", "libopus", "-b:a", "32k", "-frame_duration", "20", str(folder / "audio.ogg")],
+            check=True,
+        )  # fmt: skip
+    (media / "done").write_text("ok\n")
+    return media
+
+
+def build_guests_publisher() -> Path:
+    """bench/guests (Go, server-sdk-go) built into .cache/bin when its sources are newer than the binary."""
+    sources = [p for p in (ROOT / "bench" / "guests").glob("*") if p.suffix in (".go", ".mod", ".sum")]
+    if not GUESTS_BIN.exists() or max(p.stat().st_mtime for p in sources) > GUESTS_BIN.stat().st_mtime:
+        subprocess.run(["go", "build", "-o", str(GUESTS_BIN), "."], cwd=ROOT / "bench" / "guests", check=True)
+    return GUESTS_BIN
+
+
+def read_send_log(path: Path) -> dict[tuple[int, int], list[float]]:
+    """(guest, frame in the loop) → the wall-clock ms at which the publisher wrote it, every loop."""
+    sent: dict[tuple[int, int], list[float]] = defaultdict(list)
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            sent[(int(parts[0]), int(parts[1]))].append(float(parts[2]))
+    return sent
+
+
+# --- child: the guests (live encoders, Python) ------------------------------------------------
 
 
 def run_guests(args: argparse.Namespace) -> None:
@@ -514,7 +586,14 @@ def measure_live(
     """Guests + compositor; windows alternating overlays on/off. Returns counters, CPU and thread breakdown."""
     py = [sys.executable, "-m", "bench.compositor_live"]
     common = ["--url", livekit_url, "--guests", str(args.guests), "--guest-height", str(args.guest_height)]
-    guests = Child([*py, "--role", "guests", *common, "--guests-nice", str(args.guests_nice)])
+    if args.publisher == "go":
+        guests = Child(
+            [str(build_guests_publisher()), "--url", livekit_url, "--api-key", API_KEY, "--api-secret", API_SECRET,
+             "--room", ROOM, "--media", str(prepare_guest_media(args.guests)), "--guests", str(args.guests),
+             "--fps", str(FPS), "--log", str(tmp / "guests-sent.log")]
+        )  # fmt: skip
+    else:
+        guests = Child([*py, "--role", "guests", *common, "--guests-nice", str(args.guests_nice)])
     compositor: Child | None = None
     try:
         if guests.ask() != "ready":
@@ -591,16 +670,27 @@ def measure_live(
 
 
 def decode_output(
-    flv: Path, sent_log: Path, guests: int, t_from: float, t_to: float
+    flv: Path,
+    sent_log: Path,
+    guests: int,
+    t_from: float,
+    t_to: float,
+    published: dict[tuple[int, int], list[float]] | None = None,
 ) -> tuple[list[float], dict[str, Any]]:
-    """Latencies (ms) of every readable tile of every output frame written between t_from and t_to."""
+    """Latencies (ms) of every readable tile of every output frame written between t_from and t_to.
+
+    Live guests burn their capture time into each frame; pre-encoded ones (`published`) burn the frame's
+    number in their loop, and the publisher's log says when that frame was handed to WebRTC.
+    """
     import av
 
     sent = json.loads(sent_log.read_text())
     written = {ts: (wall, size) for ts, wall, size in sent}
-    rects = [
-        layer["rect"] for layer in scene_graph(guests, True)["layers"] if layer["kind"] == "video"
+    tiles = [
+        layer for layer in scene_graph(guests, True)["layers"] if layer["kind"] == "video"
     ]  # same tiles with overlays on or off
+    rects = [layer["rect"] for layer in tiles]
+    guest_of_tile = [int(layer["source"].rsplit("-", 1)[1]) for layer in tiles]
     latencies: list[float] = []
     frames = unread = unmatched = 0
     codes_per_tile: list[set[int]] = [set() for _ in rects]
@@ -626,10 +716,19 @@ def decode_output(
                 if value is None:
                     unread += 1
                     continue
-                # 24 bits of ms wrap every 4.6 h: the capture time is the latest such time before the write.
-                capture_ms = wall_ms - ((int(wall_ms) - value) % (1 << 24))
+                if published is not None:
+                    # The latest time this frame of the loop was published before the write (loops are 10 s).
+                    times = [t for t in published.get((guest_of_tile[i], value), ()) if t <= wall_ms]
+                    if not times:
+                        unread += 1
+                        continue
+                    capture_ms = max(times)
+                    codes_per_tile[i].add(round(capture_ms))
+                else:
+                    # 24 bits of ms wrap every 4.6 h: the capture time is the latest such time before the write.
+                    capture_ms = wall_ms - ((int(wall_ms) - value) % (1 << 24))
+                    codes_per_tile[i].add(value)
                 latencies.append(wall_ms - capture_ms)
-                codes_per_tile[i].add(value)
     seconds = max(1e-9, t_to - t_from)
     info = {
         "frames": frames,
@@ -754,7 +853,14 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--guests", type=int, default=10)
-    parser.add_argument("--guest-height", type=int, default=720, help="top simulcast layer the guests publish")
+    parser.add_argument(
+        "--publisher",
+        choices=("go", "python"),
+        default="go",
+        help="go: pre-encoded 720p/360p/180p VP8 simulcast from files (bench/guests), near-zero CPU; "
+        "python: livekit rtc participants encoding live (use --guest-height)",
+    )
+    parser.add_argument("--guest-height", type=int, default=720, help="top simulcast layer (python publisher)")
     parser.add_argument("--guests-nice", type=int, default=10, help="niceness of the guests' process")
     parser.add_argument("--warmup", type=float, default=4.0)
     parser.add_argument("--window", type=float, default=8.0, help="seconds per measurement window")
@@ -800,8 +906,9 @@ def main() -> None:
             live = measure_live(args, tmp, livekit.url, livekit.process.pid, rtmp.url)
             load_live = os.getloadavg()[0]
             flv = rtmp.recordings(RTMP_KEY)[-1]
+            published = read_send_log(tmp / "guests-sent.log") if args.publisher == "go" else None
             latencies, output = decode_output(
-                flv, tmp / "sent.json", args.guests, live["measured_from"], live["measured_to"]
+                flv, tmp / "sent.json", args.guests, live["measured_from"], live["measured_to"], published
             )
             sizes: list[list[int]] = live["last"]["sizes"]
             biggest = max(sizes, key=lambda s: s[0] * s[1]) if sizes else [640, 360]
@@ -814,6 +921,13 @@ def main() -> None:
             if not args.keep:
                 shutil.rmtree(tmp, ignore_errors=True)
 
+    if args.publisher == "go":
+        guest_publish = (
+            f"1280x720 + 640x360 + 320x180 VP8 simulcast pre-encoded at "
+            f"{' / '.join(str(k) for _, _, k in GUEST_LAYERS)} kbps, {FPS} fps, a {GUEST_LOOP_SECONDS} s loop + Opus"
+        )
+    else:
+        guest_publish = f"{args.guest_height * 16 // 9 // 2 * 2}x{args.guest_height}@{FPS} VP8 simulcast + Opus, live"
     on, off = live["windows"][True], live["windows"][False]
     media_on, media_off = on["frames"] / FPS, off["frames"] / FPS
     cpu_on, cpu_off = on["cpu"] / media_on, off["cpu"] / media_off
@@ -834,8 +948,9 @@ def main() -> None:
         ("load_average_1m_start", round(load_start, 2)),
         ("load_average_1m_after_live", round(load_live, 2)),
         ("guests", args.guests),
-        ("guests_nice", args.guests_nice),
-        ("guest_publish", f"{args.guest_height * 16 // 9 // 2 * 2}x{args.guest_height}@{FPS} VP8 simulcast + Opus"),
+        ("guest_publisher", args.publisher),
+        ("guests_nice", args.guests_nice if args.publisher == "python" else 0),
+        ("guest_publish", guest_publish),
         ("layer_received_by_compositor", "x".join(map(str, layer))),
         ("program", f"{WIDTH}x{HEIGHT}@{FPS} x264 {PRESET} {VIDEO_KBPS} kbps + AAC {AUDIO_KBPS} kbps"),
         ("measured_seconds", round(windows_wall, 1)),
@@ -900,6 +1015,22 @@ def write_results(metrics: list[tuple[str, Any]]) -> None:
             "the guests' process (not "
             "measured) or the SFU could not keep up, so decode cost is lower than with full-rate guests."
         )
+    if v["guest_publisher"] == "go":
+        guests_how = (
+            "one Go process, bench/guests with server-sdk-go, writing pre-encoded frames on a 30 fps clock, so the "
+            "guests cost almost nothing and the machine is the compositor's"
+        )
+        latency_how = (
+            "frame k of each guest's 10 s loop carries k (24 bits + 8 check bits) burned in as black/white blocks, "
+            "and the publisher logs the wall-clock time at which it handed frame k to WebRTC (the guests' encode "
+            "happened beforehand and is not in the figure)"
+        )
+    else:
+        guests_how = f"all in one separate Python process at nice {v['guests_nice']}"
+        latency_how = (
+            "each guest burns its capture wall-clock time (ms, 24 bits + 8 check bits) into its frame as "
+            "black/white blocks just before VideoSource.capture_frame"
+        )
     section = "\n".join(
         [
             "## Compositor, live",
@@ -908,8 +1039,7 @@ def write_results(metrics: list[tuple[str, Any]]) -> None:
             f"on {v['machine_nproc']} x {v['machine_cpu']} (1-minute load average {v['load_average_1m_start']} "
             f"before, {v['load_average_1m_after_live']} after the live part).",
             "",
-            f"What ran: {v['guests']} synthetic LiveKit guests ({v['guest_publish']}; all in one separate process at "
-            f"nice {v['guests_nice']}, not charged) → a real livekit-server → the compositor (workers/compositor CompositorSession + "
+            f"What ran: {v['guests']} synthetic LiveKit guests ({v['guest_publish']}; {guests_how}, not charged) → a real livekit-server → the compositor (workers/compositor CompositorSession + "
             f"Renderer, a hidden subscriber receiving the {v['layer_received_by_compositor']} simulcast layer) as "
             f"the program source of workers/broadcast (BroadcastSession: one {v['program']} encode, one Pusher to "
             "nginx-rtmp, the Recorder's FFmpeg writing fragmented MP4). 1080p30 grid with logo, a lower third per "
@@ -921,12 +1051,11 @@ def write_results(metrics: list[tuple[str, Any]]) -> None:
             "FFmpeg libx264 with the engine's preset, bitrate and x264 options (zerolatency, keyint 60, no "
             "B-frames, VBV) on the raw 1080p program decoded from what nginx recorded. Overlays' share = render "
             "thread CPU (time.thread_time around Renderer.render) with overlays minus without, over the bare "
-            "encode's CPU; the tree's on - off difference is listed as a noisy cross-check. Latency: each guest "
-            "burns its capture wall-clock time (ms, 24 bits + 8 check bits) into its frame as black/white blocks "
-            "just before VideoSource.capture_frame; the compositor process logs the wall-clock time at which the "
+            "encode's CPU; the tree's on - off difference is listed as a noisy cross-check. Latency: "
+            f"{latency_how}; the compositor process logs the wall-clock time at which the "
             "pusher's sendall of each video packet returned (a wrapper on RtmpPublisher.send_many, bench only); "
             "every frame nginx recorded is decoded, matched to its send record by FLV timestamp, and each tile's "
-            "blocks give back the capture time: latency = send time - capture time, one sample per tile per "
+            "blocks give back that time: latency = send time - that time, one sample per tile per "
             "frame (tiles showing a name card or a code the encoders blurred are unreadable and skipped). Render "
             "speed is "
             "renderer level: the live show cannot be unthrottled (guests send in real time, the engine owns the "
@@ -943,7 +1072,7 @@ def write_results(metrics: list[tuple[str, Any]]) -> None:
             "| ≤ 0.10 |",
             f"| unthrottled render speed, renderer level (x real time) | {v['render_speed_x_realtime_unthrottled']} "
             "| ≥ 2.0 |",
-            f"| latency p95, guest capture → packet written to the RTMP socket (ms) | {v['latency_ms_p95']} | ≤ 400 |",
+            f"| latency p95, guest frame → packet written to the RTMP socket (ms) | {v['latency_ms_p95']} | ≤ 400 |",
             f"| compositor CPU / FFmpeg-only baseline CPU | {v['compositor_over_ffmpeg_baseline']} | |",
             "",
             *[f"{c}\n" for c in caveats],

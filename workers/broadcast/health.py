@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from workers.broadcast.supervise import name_native_thread
+
 log = logging.getLogger(__name__)
 
 SAMPLE_SECONDS = 1.0
@@ -53,6 +55,7 @@ class HealthSampler:
         return out
 
     def _run(self) -> None:
+        name_native_thread()
         self.sample()
         try:
             while not self._stop.wait(SAMPLE_SECONDS):

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workers.broadcast.rtmp import TAG_VIDEO, HostCheck, MediaPacket, PublishTarget, RtmpError, RtmpPublisher
+from workers.broadcast.supervise import name_native_thread
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,7 @@ class Pusher:
 
     # -- the pusher thread --
     def _run(self) -> None:
+        name_native_thread()
         while not self._stop.is_set():
             publisher = RtmpPublisher(
                 PublishTarget(self.spec.url, self.spec.key, self.spec.ca_file), host_check=self._host_check

@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 
 from workers.broadcast.rtmp import TAG_VIDEO, MediaPacket, flv_file_header, flv_tag
-from workers.broadcast.supervise import kill_group, spawn
+from workers.broadcast.supervise import kill_group, name_native_thread, spawn
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,7 @@ class Recorder:
             self._queue.append(packet)
 
     def _run(self) -> None:
+        name_native_thread()
         assert self.proc is not None and self.proc.stdin is not None
         stdin = self.proc.stdin
         try:

@@ -35,6 +35,7 @@ from workers.broadcast.recorder import Recorder
 from workers.broadcast.rtmp import HostCheck, MediaPacket
 from workers.broadcast.slate import Slate
 from workers.broadcast.source import ProgramSource
+from workers.broadcast.supervise import name_native_thread
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +216,7 @@ class BroadcastSession:
         return packets
 
     def _frame_loop(self) -> None:
+        name_native_thread()
         fps = self.config.fps
         t0 = self._clock()
         slot = 0

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from workers.broadcast.supervise import name_native_thread
 from workers.compositor.renderer import SourceFrame
 
 log = logging.getLogger(__name__)
@@ -228,6 +229,7 @@ class ClipPlayer:
         return not self._stop.is_set()
 
     def _decode_all(self) -> None:
+        name_native_thread()
         offset = 0.0
         for index, item in enumerate(self.items):
             if self._stop.is_set():

@@ -39,6 +39,7 @@ import numpy as np
 from PIL import Image
 
 from workers.broadcast.source import ProgramFrame, ProgramSource
+from workers.broadcast.supervise import name_native_thread
 from workers.compositor.mixer import Mixer
 from workers.compositor.playback import ClipPlayer
 from workers.compositor.receive import TrackReceiver
@@ -375,7 +376,7 @@ class CompositorSession:
             if self._thread is not None:
                 return self.connected
             self._loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=self._loop.run_forever, name="compositor-rtc", daemon=True)
+            self._thread = threading.Thread(target=self._run_loop, name="compositor-rtc", daemon=True)
             self._thread.start()
             self._joined = threading.Event()
             asyncio.run_coroutine_threadsafe(self._stay_connected(), self._loop)
@@ -387,6 +388,11 @@ class CompositorSession:
         if not self._joined.wait(timeout):
             log.warning("compositor: not in the room after %.0f s; still trying", timeout)
         return self.connected
+
+    def _run_loop(self) -> None:
+        name_native_thread()
+        assert self._loop is not None
+        self._loop.run_forever()
 
     def program_stopped(self) -> None:
         if not any(program._running for program in self.programs.values()):
@@ -574,6 +580,7 @@ class CompositorSession:
 
     def _watch_scene(self) -> None:
         """Follow the scene key: a PUBLISH wakes us, the SET holds the state (re-read, so nothing is missed)."""
+        name_native_thread()
         import redis
 
         assert self.redis_url and self.scene_key
