@@ -477,7 +477,7 @@ def run_compositor(args: argparse.Namespace) -> None:
     graph = graphs[True]
 
     def fresh(snapshot: dict[str, Any], now: float) -> dict[str, Any]:
-        return {k: type(v)(v.width, v.height, v.data, now) for k, v in snapshot.items()}
+        return {k: type(v)(v.width, v.height, v.data, now, v.keepalive) for k, v in snapshot.items()}
 
     now = time.monotonic()
     inputs = [fresh(s, now) for s in snapshots]
