@@ -12,7 +12,7 @@ TEST_ENV := STREAMUS_ENV=test \
 	ALLOW_PRIVATE_DESTINATIONS=1 \
 	PG_PORT=$(PG_PORT) REDIS_PORT=$(REDIS_PORT)
 
-.PHONY: setup run test check fmt bench clean
+.PHONY: setup run test check fmt bench bench-guests clean
 
 setup:
 	@scripts/setup.sh
@@ -39,6 +39,14 @@ fmt:
 
 bench: setup
 	$(PY) -m bench
+
+# Synthetic LiveKit guests publishing pre-encoded VP8 simulcast + Opus (bench/guests, Go);
+# rebuilt only when its sources change.
+GUESTS_SRC := $(wildcard bench/guests/*.go) bench/guests/go.mod bench/guests/go.sum
+.cache/bin/bench-guests: $(GUESTS_SRC)
+	mkdir -p .cache/bin && cd bench/guests && go build -o ../../.cache/bin/bench-guests .
+
+bench-guests: .cache/bin/bench-guests
 
 clean:
 	rm -rf var/test .pytest_cache .mypy_cache .ruff_cache
