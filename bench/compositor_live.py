@@ -48,6 +48,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -64,6 +65,7 @@ ROOM = "bench-compositor-live"
 API_KEY = "bench-compositor"
 API_SECRET = "bench-compositor-secret-0123456789abcdef0123456789"
 RTMP_KEY = "bench-live"
+BARE_SECONDS = 8  # of program dumped raw (as rendered) for the bare x264 encode it is compared with
 BASELINE_KEY = "bench-baseline"
 # x264 settings of workers/broadcast/encoder.py, given to the bare encode and the baseline so all three match.
 X264_PARAMS = (
@@ -209,7 +211,7 @@ def prepare_guest_media(guests: int) -> Path:
     Frame k of a guest's files carries k (its index in the 10 s loop) burned in where the live guests burn
     their capture time; the publisher logs when it wrote each frame, which gives the latency back.
     """
-    key = f"v1-{guests}-{GUEST_LOOP_SECONDS}-" + "-".join(f"{n}{k}" for n, _, k in GUEST_LAYERS)
+    key = f"v2-{guests}-{GUEST_LOOP_SECONDS}-" + "-".join(f"{n}{k}" for n, _, k in GUEST_LAYERS)
     media = ROOT / ".cache" / "bench-guest-media" / key
     if (media / "done").exists():
         return media
@@ -218,8 +220,13 @@ def prepare_guest_media(guests: int) -> Path:
         folder = media / f"guest-{index}"
         folder.mkdir(parents=True, exist_ok=True)
         picture = GuestPicture(index, 1280, 720)
+        # Moving zero-mean noise over the picture: a flat one would encode at a tenth of the layer bitrates and
+        # understate the compositor's VP8 decode; the code blocks are read by their means, which it keeps.
         split = ";".join(
-            [f"[0:v]split={len(GUEST_LAYERS)}" + "".join(f"[s{i}]" for i in range(len(GUEST_LAYERS)))]
+            [
+                f"[0:v]noise=alls=24:allf=t+u,split={len(GUEST_LAYERS)}"
+                + "".join(f"[s{i}]" for i in range(len(GUEST_LAYERS)))
+            ]
             + [f"[s{i}]scale=-2:{h}:flags=area[o{i}]" for i, (_, h, _) in enumerate(GUEST_LAYERS)]
         )
         outputs: list[str] = []
@@ -353,9 +360,12 @@ class Probe:
         self.render_cpu = 0.0  # thread CPU seconds inside Renderer.render (frame thread)
         self.renders = 0
         self.new_source_frames = 0  # source frames seen for the first time at a render: received fps
-        self.sizes: set[tuple[int, int]] = set()
+        self.sizes: dict[str, int] = defaultdict(int)  # "WxH" → new source frames of that size
         self.sent: list[tuple[int, float, int]] = []  # video packet (timestamp_ms, wall time written, size)
         self._seen: dict[str, float] = {}
+        self.dump: Any = None
+        self.dump_left = 0
+        self.dumped = threading.Event()
 
     def wrap_renderer(self, renderer: Any) -> None:
         original = renderer.render
@@ -365,11 +375,18 @@ class Probe:
                 if self._seen.get(name) != frame.received_at:
                     self._seen[name] = frame.received_at
                     self.new_source_frames += 1
-                    self.sizes.add((frame.width, frame.height))
+                    self.sizes[f"{frame.width}x{frame.height}"] += 1
             t0 = time.thread_time()
             out = original(graph, frames, **kwargs)
             self.render_cpu += time.thread_time() - t0
             self.renders += 1
+            if self.dump_left > 0 and self.dump is not None:
+                # The program exactly as rendered, for the bare encode (never inside a measured window).
+                self.dump.write(out.tobytes())
+                self.dump_left -= 1
+                if not self.dump_left:
+                    self.dump.close()
+                    self.dumped.set()
             return out
 
         renderer.render = render
@@ -429,6 +446,7 @@ def run_compositor(args: argparse.Namespace) -> None:
         audio_kbps=AUDIO_KBPS,
         preset=PRESET,
         recording_path=Path(args.recording),
+        encoder_threads=args.encoder_threads,
     )
     broadcast = BroadcastSession(config, program)
     broadcast.start([DestinationSpec(1, args.rtmp_url, RTMP_KEY)])
@@ -449,7 +467,9 @@ def run_compositor(args: argparse.Namespace) -> None:
             "renders": probe.renders,
             "new_source_frames": probe.new_source_frames,
             "sources": len(session.latest_frames()),
-            "sizes": sorted(probe.sizes),
+            "sizes": dict(probe.sizes),
+            # Native media events the compositor's one dispatcher handled (decoded frames + audio chunks).
+            "receiver_events": session._receiver.events if session._receiver is not None else 0,
         }
 
     for line in sys.stdin:
@@ -460,6 +480,10 @@ def run_compositor(args: argparse.Namespace) -> None:
             print(json.dumps(counters()), flush=True)
         elif command[0] == "overlays":
             session.set_scene(state(command[1] == "on"))
+            print("ok", flush=True)
+        elif command[0] == "dump":
+            probe.dump, probe.dump_left = open(command[2], "wb"), int(command[1])  # noqa: SIM115 - closed by the probe
+            probe.dumped.wait(60)
             print("ok", flush=True)
         elif command[0] == "speed":
             break
@@ -539,6 +563,13 @@ def thread_cpu(pid: int) -> dict[str, float]:
             name = (task / "comm").read_text().strip()
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
             out[re.sub(r"[-_ ]?\d+$", "", name) or name] += (int(fields[11]) + int(fields[12])) / ticks
+    import psutil
+
+    with contextlib.suppress(psutil.NoSuchProcess):
+        for child in psutil.Process(pid).children(recursive=True):  # the recorder's FFmpeg
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = child.cpu_times()
+                out[f"child:{child.name()}"] += times.user + times.system
     return out
 
 
@@ -610,6 +641,8 @@ def measure_live(
                 str(tmp / "recording.mp4"),
                 "--sent-log",
                 str(tmp / "sent.json"),
+                "--encoder-threads",
+                str(args.encoder_threads),
             ]
         )
         ready = compositor.ask()
@@ -642,6 +675,7 @@ def measure_live(
             w["render_cpu"] += after["render_cpu"] - before["render_cpu"]
             w["renders"] += after["renders"] - before["renders"]
             w["new_source_frames"] += after["new_source_frames"] - before["new_source_frames"]
+            w["receiver_events"] += after["receiver_events"] - before["receiver_events"]
             print(
                 f"# window {i} overlays={'on' if overlays else 'off'} cpu={(cpu1 - cpu0) / (t1 - t0):.2f}", flush=True
             )
@@ -649,6 +683,7 @@ def measure_live(
         others_cpu = {name: m.read() - others0[name] for name, m in others.items()}
         threads1 = thread_cpu(compositor.proc.pid)
         end_wall = time.time()
+        compositor.ask(f"dump {BARE_SECONDS * FPS} {tmp / 'program.yuv'}")
         speed = json.loads(compositor.ask(f"speed {args.speed_frames}"))
         compositor.close()
         compositor = None
@@ -740,20 +775,26 @@ def decode_output(
     return latencies, info
 
 
-def measure_bare_encode(flv: Path, tmp: Path, seconds: float) -> float:
-    """CPU seconds per media second of FFmpeg x264 alone on the raw program (decoded from the RTMP recording)."""
-    raw = tmp / "program.yuv"
+def decoded_program(flv: Path, tmp: Path) -> Path:
+    """The program as the RTMP server received it, decoded back to raw (skipping the first second)."""
+    raw = tmp / "decoded.yuv"
     subprocess.run(
         ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(flv), "-an", "-vf", "select=gte(n\\,30)",
-         "-fps_mode", "passthrough", "-frames:v", str(int(seconds * FPS)), "-f", "rawvideo", "-pix_fmt", "yuv420p",
+         "-fps_mode", "passthrough", "-frames:v", str(BARE_SECONDS * FPS), "-f", "rawvideo", "-pix_fmt", "yuv420p",
          str(raw)],
         check=True,
     )  # fmt: skip
+    return raw
+
+
+def measure_bare_encode(raw: Path, threads: int = 0) -> float:
+    """CPU seconds per media second of FFmpeg x264 alone on a raw 1080p30 program (deleted afterwards)."""
     frames = raw.stat().st_size // (WIDTH * HEIGHT * 3 // 2)
     cmd = [
         "ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p",
         "-s", f"{WIDTH}x{HEIGHT}", "-r", str(FPS), "-i", str(raw), "-c:v", "libx264", "-preset", PRESET,
-        "-tune", "zerolatency", "-b:v", f"{VIDEO_KBPS}k", "-x264-params", X264_PARAMS, "-f", "null", "-",
+        "-tune", "zerolatency", "-b:v", f"{VIDEO_KBPS}k", "-x264-params", X264_PARAMS, "-threads", str(threads),
+        "-f", "null", "-",
     ]  # fmt: skip
     proc = subprocess.Popen(cmd)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -862,6 +903,9 @@ def main() -> None:
     )
     parser.add_argument("--guest-height", type=int, default=720, help="top simulcast layer (python publisher)")
     parser.add_argument("--guests-nice", type=int, default=10, help="niceness of the guests' process")
+    parser.add_argument(
+        "--encoder-threads", type=int, default=0, help="x264 threads, ours and the bare encode's (0: x264 decides)"
+    )
     parser.add_argument("--warmup", type=float, default=4.0)
     parser.add_argument("--window", type=float, default=8.0, help="seconds per measurement window")
     parser.add_argument("--windows", type=int, default=4, help="alternating overlays on / off")
@@ -910,10 +954,16 @@ def main() -> None:
             latencies, output = decode_output(
                 flv, tmp / "sent.json", args.guests, live["measured_from"], live["measured_to"], published
             )
-            sizes: list[list[int]] = live["last"]["sizes"]
-            biggest = max(sizes, key=lambda s: s[0] * s[1]) if sizes else [640, 360]
-            layer = (int(biggest[0]), int(biggest[1]))
-            encode = measure_bare_encode(flv, tmp, 10.0)
+            # The layer the SFU forwarded while measured: source frame sizes counted between the first and last mark.
+            during = {
+                size: n - live["first"]["sizes"].get(size, 0)
+                for size, n in live["last"]["sizes"].items()
+                if n > live["first"]["sizes"].get(size, 0)
+            }
+            steady = max(during, key=lambda size: during[size]) if during else "640x360"
+            layer = (int(steady.split("x")[0]), int(steady.split("x")[1]))
+            encode = measure_bare_encode(tmp / "program.yuv", args.encoder_threads)
+            encode_decoded = measure_bare_encode(decoded_program(flv, tmp), args.encoder_threads)
             baseline = measure_baseline(args, tmp, rtmp.url, layer)
         finally:
             rtmp.kill()
@@ -940,7 +990,7 @@ def main() -> None:
     program_frames = on["renders"] + off["renders"]
     speed = live["speed"]
     media_speed = (media_on + media_off) / windows_wall
-    top = sorted(live["threads"].items(), key=lambda kv: -kv[1])[:6]
+    top = [kv for kv in sorted(live["threads"].items(), key=lambda kv: -kv[1]) if kv[1] >= 0.002 * windows_wall]
     metrics: list[tuple[str, Any]] = [
         ("command", " ".join([".venv/bin/python -m bench.compositor_live", *sys.argv[1:]])),
         ("machine_nproc", os.cpu_count()),
@@ -952,6 +1002,7 @@ def main() -> None:
         ("guests_nice", args.guests_nice if args.publisher == "python" else 0),
         ("guest_publish", guest_publish),
         ("layer_received_by_compositor", "x".join(map(str, layer))),
+        ("source_frames_by_size_while_measured", ", ".join(f"{k}={v}" for k, v in sorted(during.items()))),
         ("program", f"{WIDTH}x{HEIGHT}@{FPS} x264 {PRESET} {VIDEO_KBPS} kbps + AAC {AUDIO_KBPS} kbps"),
         ("measured_seconds", round(windows_wall, 1)),
         ("output_speed_vs_realtime", round(media_speed, 3)),
@@ -960,6 +1011,7 @@ def main() -> None:
         ("skipped_slots", int(on["skipped"] + off["skipped"])),
         ("guest_fps_seen_by_renderer", round(new_source_frames / args.guests / windows_wall, 1)),
         ("guest_fps_in_output", round(output["guest_fps_in_output"], 1)),
+        ("media_events_per_second_received", round((on["receiver_events"] + off["receiver_events"]) / windows_wall)),
         ("compositor_cores", round((on["cpu"] + off["cpu"]) / windows_wall, 3)),
         ("guests_process_cores_not_charged", round(live["others_cpu"]["guests"] / live_wall, 3)),
         ("livekit_server_cores_not_charged", round(live["others_cpu"]["livekit"] / live_wall, 3)),
@@ -967,6 +1019,7 @@ def main() -> None:
         ("compositor_cpu_per_media_second_overlays_on", round(cpu_on, 3)),
         ("compositor_cpu_per_media_second_overlays_off", round(cpu_off, 3)),
         ("bare_x264_cpu_per_media_second", round(encode, 3)),
+        ("bare_x264_cpu_per_media_second_on_decoded_output", round(encode_decoded, 3)),
         ("compositor_over_bare_encode", round(cpu_on / encode, 3)),
         ("render_cpu_per_media_second_overlays_on", round(render_on, 4)),
         ("render_cpu_per_media_second_overlays_off", round(render_off, 4)),
