@@ -3,9 +3,15 @@
 Threads and what they may do:
 
 * frame thread (``_frame_loop``): owns the output clock (frame n at n/fps),
-  reads the source, falls back to the slate, encodes once and offers the
-  packets to every sink. No database, no network, no blocking besides the
-  source read and the pacing sleep.
+  reads the source (the compositor renders here), falls back to the slate and
+  hands the frame to the encoder thread. No database, no network, no blocking
+  besides the source read, the pacing sleep and a full encoder queue.
+* encoder thread (``_encode_loop``): encodes each frame once and offers the
+  packets to every sink. Apart from the frame thread so that drawing frame n+1
+  overlaps encoding frame n (x264 releases the GIL): on a busy machine the
+  show keeps real time where one thread doing both fell behind. At most one
+  frame waits between them, so a slow encoder slows the frame thread (which
+  then skips slots) instead of piling up frames.
 * one thread per pusher (network I/O, reconnects), the recorder thread
   (pipe to FFmpeg), the health thread (callbacks to Redis/Channels/DB).
 * the control thread (the caller: the Celery task) starts and stops the
@@ -18,6 +24,7 @@ finishes its file; all of it well within 5 s.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -100,6 +107,9 @@ class BroadcastSession:
         self.recorder: Recorder | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._frame_loop, name="frame-loop", daemon=True)
+        self._encoder_thread = threading.Thread(target=self._encode_loop, name="encoder", daemon=True)
+        # Frames from the frame thread to the encoder thread; None ends the show (flush, then stop).
+        self._frames: queue.Queue[tuple[np.ndarray, np.ndarray] | None] = queue.Queue(maxsize=1)
         self._health = HealthSampler(self.health_snapshots, on_health) if on_health else None
         self.frames_encoded = 0
         self.slate_frames = 0
@@ -127,6 +137,7 @@ class BroadcastSession:
         for spec in destinations:
             self.add_destination(spec)
         self.started_at = self._clock()
+        self._encoder_thread.start()
         self._thread.start()
         if self._health:
             self._health.start()
@@ -162,6 +173,8 @@ class BroadcastSession:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(max(0.1, deadline - self._clock()))
+        if self._encoder_thread.is_alive():
+            self._encoder_thread.join(max(0.1, deadline - self._clock()))
         with self._lock:
             pushers = list(self.pushers.values())
         for p in pushers:
@@ -180,7 +193,7 @@ class BroadcastSession:
 
     @property
     def running(self) -> bool:
-        return self._thread.is_alive()
+        return self._thread.is_alive() and self._encoder_thread.is_alive()
 
     def health_snapshots(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -189,8 +202,8 @@ class BroadcastSession:
         return [{**p.snapshot(), "program": program} for p in pushers]
 
     # -- the frame thread --
-    def step(self, slot: int, slot_deadline: float) -> list[MediaPacket]:
-        """Produce frame slot `slot`: program, held frame, or slate; encode once; fan out."""
+    def step(self, slot: int, slot_deadline: float) -> None:
+        """Produce frame slot `slot`: program, held frame, or slate; hand it to the encoder thread."""
         sr, fps = self.config.sample_rate, self.config.fps
         samples = sr * (slot + 1) // fps - sr * slot // fps
         now = self._clock()
@@ -210,10 +223,28 @@ class BroadcastSession:
             self.on_slate = True
             self.slate_frames += 1
             video, audio = self.slate.video, self.slate.audio(samples)
-        packets = self.encoder.encode(video, audio)
-        self.frames_encoded += 1
-        self.fanout.publish(packets)
-        return packets
+        self._hand_over((video, audio))
+
+    def _hand_over(self, item: tuple[np.ndarray, np.ndarray] | None) -> None:
+        while True:
+            try:
+                self._frames.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                if not self._encoder_thread.is_alive():
+                    raise RuntimeError("the encoder thread has stopped") from None
+
+    def _encode_loop(self) -> None:
+        name_native_thread()
+        try:
+            while (item := self._frames.get()) is not None:
+                packets: list[MediaPacket] = self.encoder.encode(*item)
+                self.frames_encoded += 1
+                self.fanout.publish(packets)
+            self.fanout.publish(self.encoder.flush())
+        except Exception:
+            log.exception("encoder crashed")
+            raise
 
     def _frame_loop(self) -> None:
         name_native_thread()
@@ -233,7 +264,9 @@ class BroadcastSession:
                     slot += skipped
                     self.skipped_slots += skipped
                     log.warning("Encoder is %.1f s behind real time; skipping %d frame slots.", -wait, skipped)
-            self.fanout.publish(self.encoder.flush())
         except Exception:
             log.exception("frame loop crashed")
             raise
+        finally:
+            if self._encoder_thread.is_alive():
+                self._hand_over(None)  # the encoder flushes what it holds, then ends
