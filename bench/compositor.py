@@ -193,7 +193,7 @@ def _write(values: dict, metrics: list) -> None:
             f"{platform.processor() or platform.machine()} (shared with other work while it ran).",
             "Renderer level: ten 640x360 I420 sources into a 1920x1080@30 grid with logo, ten lower thirds and a "
             "banner, then a bare x264 veryfast 4500 kbps encode of the same frames; the WebRTC receive/decode of the "
-            "live path is not in these numbers (a full 10-guest LiveKit run is still to do).",
+            "live path is not in these numbers (see 'Compositor, live' for the whole show with ten LiveKit guests).",
             "",
             "| what | value | target |",
             "|---|---|---|",
