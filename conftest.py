@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -9,6 +11,29 @@ from tests.factories import DEFAULT_PASSWORD, StreamFactory, UserFactory
 
 # Real-service fixtures any test may use (each starts its server lazily, on free ports).
 pytest_plugins = ["tests.support.livekit", "tests.support.s3"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_database_sessions(django_db_setup, django_db_blocker):
+    """At the end of the run, name and end any session a leftover thread still holds on the test database.
+
+    A daemon thread that used the ORM keeps its connection open (Django's connections are per thread), and
+    PostgreSQL then refuses to drop the test database. Its last statement says whose thread it was.
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, state, left(query, 300) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        for pid, state, query in cursor.fetchall():
+            # Past pytest's capture: this is for whoever reads the run's output.
+            sys.__stderr__.write(f"\nstray database session {pid} ({state}), last statement: {query}\n")
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
 
 
 @pytest.fixture(autouse=True)
