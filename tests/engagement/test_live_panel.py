@@ -176,12 +176,12 @@ async def test_host_and_moderator_follow_every_moderation_step_live_and_a_guest_
 def test_a_batch_frame_is_the_events_in_order_as_json():
     import json
 
-    from apps.engagement.consumers import batch_frame
+    from apps.engagement.consumers import batch_payload
 
-    one = json.dumps({"type": "comment.updated", "comment": {"id": 1}})
-    assert batch_frame([one]) == one
+    one = json.dumps({"type": "comment.updated", "comment": {"id": 1}}).encode()
+    assert batch_payload([one]) == one
     texts = [json.dumps({"type": "comment.created", "comment": {"id": n, "text": 'say "hi" ✨'}}) for n in range(3)]
-    frame = json.loads(batch_frame(texts))
+    frame = json.loads(batch_payload([t.encode() for t in texts]))
     assert frame["type"] == "comment.batch"
     assert [e["comment"]["id"] for e in frame["events"]] == [0, 1, 2]
     assert frame["events"][0]["comment"]["text"] == 'say "hi" ✨'
