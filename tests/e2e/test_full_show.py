@@ -224,7 +224,12 @@ def test_full_show(livekit, media_settings, web_factory, browser_for, rtmp_serve
         assert solo is not None, f"ingest {index}: never guest only after side by side: {seen[side::8]}"
 
     # --- the recording is in the library and plays in the page ----------------------------------------
-    recording = wait_for(lambda: Recording.objects.filter(stream=stream).first(), timeout=30, message="recording row")
+    # The program recording (the show's own; people on stage also upload local recordings of their camera).
+    recording = wait_for(
+        lambda: Recording.objects.filter(stream=stream, kind=Recording.Kind.PROGRAM).first(),
+        timeout=30,
+        message="program recording row",
+    )
     assert recording.duration_seconds > 5
     host.goto(f"{web.url}/recordings/")
     player = host.locator(f"#recording-{recording.pk} video")
