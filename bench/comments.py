@@ -34,7 +34,6 @@ import json
 import multiprocessing as mp
 import os
 import queue
-import re
 import signal
 import socket
 import statistics
@@ -47,8 +46,9 @@ from typing import Any
 
 import psutil
 
+from bench._results import record_section
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "RESULTS.md"
 
 TEXTS = [
     "great show, greetings from Lisbon!",
@@ -799,10 +799,7 @@ def write_results(metrics: list[tuple[str, str]], args: argparse.Namespace) -> N
             NOTES,
         ]
     )
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(r"^## Comments\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text)
+    record_section("Comments", section)
 
 
 def main() -> None:

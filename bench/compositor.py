@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import resource
 import subprocess
 import sys
@@ -32,8 +31,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench._results import record_section
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "RESULTS.md"
 WIDTH, HEIGHT, FPS = 1920, 1080, 30
 SOURCE_W, SOURCE_H = 640, 360
 GUESTS = 10
@@ -208,10 +208,7 @@ def _write(values: dict, metrics: list) -> None:
             "",
         ]
     )
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(r"^## Compositor\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text)
+    record_section("Compositor", section)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -57,8 +56,9 @@ from typing import Any
 
 import numpy as np
 
+from bench._results import record_section
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "RESULTS.md"
 WIDTH, HEIGHT, FPS = 1920, 1080, 30
 VIDEO_KBPS, AUDIO_KBPS, PRESET = 4500, 128, "veryfast"
 ROOM = "bench-compositor-live"
@@ -523,12 +523,6 @@ def run_compositor(args: argparse.Namespace) -> None:
 # --- parent -------------------------------------------------------------------------------
 
 
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class TreeCpu:
     """CPU seconds (user + system) of a process and all its descendants, alive ones summed at each reading."""
 
@@ -596,19 +590,6 @@ class Child:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-
-
-def create_room(url: str) -> None:
-    from livekit import api
-
-    async def go() -> None:
-        lk = api.LiveKitAPI(url.replace("ws://", "http://"), API_KEY, API_SECRET)
-        try:
-            await lk.room.create_room(api.CreateRoomRequest(name=ROOM, empty_timeout=600))
-        finally:
-            await lk.aclose()
-
-    asyncio.run(go())
 
 
 def measure_live(
@@ -933,44 +914,36 @@ def main() -> None:
 
     load_start = os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="bench-compositor-live-"))
-    if True:
-        livekit = LiveKitServer(
-            port=free_port(),
-            tcp_port=free_port(),
-            udp_port=free_port(socket.SOCK_DGRAM),
-            api_key=API_KEY,
-            api_secret=API_SECRET,
-            log_path=tmp / "livekit.log",
+    livekit = LiveKitServer.on_free_ports(api_key=API_KEY, api_secret=API_SECRET, log_path=tmp / "livekit.log")
+    rtmp = RtmpServer(tmp / "nginx")
+    try:
+        livekit.start()
+        rtmp.start()
+        livekit.create_room(ROOM)
+        assert livekit.process is not None
+        live = measure_live(args, tmp, livekit.url, livekit.process.pid, rtmp.url)
+        load_live = os.getloadavg()[0]
+        flv = rtmp.recordings(RTMP_KEY)[-1]
+        published = read_send_log(tmp / "guests-sent.log") if args.publisher == "go" else None
+        latencies, output = decode_output(
+            flv, tmp / "sent.json", args.guests, live["measured_from"], live["measured_to"], published
         )
-        rtmp = RtmpServer(tmp / "nginx")
-        try:
-            livekit.start()
-            rtmp.start()
-            create_room(livekit.url)
-            assert livekit.process is not None
-            live = measure_live(args, tmp, livekit.url, livekit.process.pid, rtmp.url)
-            load_live = os.getloadavg()[0]
-            flv = rtmp.recordings(RTMP_KEY)[-1]
-            published = read_send_log(tmp / "guests-sent.log") if args.publisher == "go" else None
-            latencies, output = decode_output(
-                flv, tmp / "sent.json", args.guests, live["measured_from"], live["measured_to"], published
-            )
-            # The layer the SFU forwarded while measured: source frame sizes counted between the first and last mark.
-            during = {
-                size: n - live["first"]["sizes"].get(size, 0)
-                for size, n in live["last"]["sizes"].items()
-                if n > live["first"]["sizes"].get(size, 0)
-            }
-            steady = max(during, key=lambda size: during[size]) if during else "640x360"
-            layer = (int(steady.split("x")[0]), int(steady.split("x")[1]))
-            encode = measure_bare_encode(tmp / "program.yuv", args.encoder_threads)
-            encode_decoded = measure_bare_encode(decoded_program(flv, tmp), args.encoder_threads)
-            baseline = measure_baseline(args, tmp, rtmp.url, layer)
-        finally:
-            rtmp.kill()
-            livekit.stop()
-            if not args.keep:
-                shutil.rmtree(tmp, ignore_errors=True)
+        # The layer the SFU forwarded while measured: source frame sizes counted between the first and last mark.
+        during = {
+            size: n - live["first"]["sizes"].get(size, 0)
+            for size, n in live["last"]["sizes"].items()
+            if n > live["first"]["sizes"].get(size, 0)
+        }
+        steady = max(during, key=lambda size: during[size]) if during else "640x360"
+        layer = (int(steady.split("x")[0]), int(steady.split("x")[1]))
+        encode = measure_bare_encode(tmp / "program.yuv", args.encoder_threads)
+        encode_decoded = measure_bare_encode(decoded_program(flv, tmp), args.encoder_threads)
+        baseline = measure_baseline(args, tmp, rtmp.url, layer)
+    finally:
+        rtmp.kill()
+        livekit.stop()
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     if args.publisher == "go":
         guest_publish = (
@@ -1140,10 +1113,7 @@ def write_results(metrics: list[tuple[str, Any]]) -> None:
             "",
         ]
     )
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(r"^## Compositor, live\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text)
+    record_section("Compositor, live", section)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ import contextlib
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -33,8 +32,9 @@ from pathlib import Path
 
 import psutil
 
+from bench._results import record_section
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "RESULTS.md"
 WARMUP_SECONDS = 3.0  # encoder and pushers settle (first GOP, TCP windows) before we measure
 
 
@@ -342,10 +342,7 @@ def write_results(metrics: list[tuple[str, str]]) -> None:
             "",
         ]
     )
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(r"^## Fan-out\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text)
+    record_section("Fan-out", section)
 
 
 if __name__ == "__main__":

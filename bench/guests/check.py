@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import itertools
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -115,19 +114,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process (all its threads), from /proc/PID/stat."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def create_room(url: str) -> None:
-    from livekit import api
-
-    async def go() -> None:
-        lk = api.LiveKitAPI(url.replace("ws://", "http://"), API_KEY, API_SECRET)
-        try:
-            await lk.room.create_room(api.CreateRoomRequest(name=ROOM, empty_timeout=600))
-        finally:
-            await lk.aclose()
-
-    asyncio.run(go())
 
 
 def subscriber_token() -> str:
@@ -360,21 +346,14 @@ def main() -> None:
         raise SystemExit(f"{BIN} missing: run `make bench-guests`")
     media = prepare_media(args.guests)
 
-    from tests.support.livekit import LiveKitServer, free_port
+    from tests.support.livekit import LiveKitServer
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-guests-check-"))
-    server = LiveKitServer(
-        port=free_port(),
-        tcp_port=free_port(),
-        udp_port=free_port(socket.SOCK_DGRAM),
-        api_key=API_KEY,
-        api_secret=API_SECRET,
-        log_path=tmp / "livekit.log",
-    )
+    server = LiveKitServer.on_free_ports(api_key=API_KEY, api_secret=API_SECRET, log_path=tmp / "livekit.log")
     server.start()
     proc = None
     try:
-        create_room(server.url)
+        server.create_room(ROOM)
         log_path = tmp / "frames.log"
         env = dict(os.environ, LIVEKIT_API_SECRET=API_SECRET)  # the secret stays off the command line
         cmd = [str(BIN), "--url", server.url, "--api-key", API_KEY, "--room", ROOM, "--media", str(media),

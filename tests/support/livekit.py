@@ -96,9 +96,36 @@ class LiveKitServer:
     process: subprocess.Popen | None = None
     recorder: _WebhookRecorder | None = field(default=None, repr=False)
 
+    @classmethod
+    def on_free_ports(cls, *, api_key: str, api_secret: str, log_path: Path) -> LiveKitServer:
+        """A server (not started yet) on loopback ports free right now: HTTP/signal, ICE/TCP and ICE/UDP."""
+        return cls(
+            port=free_port(),
+            tcp_port=free_port(),
+            udp_port=free_port(socket.SOCK_DGRAM),
+            api_key=api_key,
+            api_secret=api_secret,
+            log_path=log_path,
+        )
+
     @property
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
+
+    def create_room(self, name: str, empty_timeout: int = 600) -> None:
+        """Create `name` through the server's RoomService (our config does not auto-create rooms)."""
+        import asyncio
+
+        from livekit import api
+
+        async def go() -> None:
+            lk = api.LiveKitAPI(self.http_url, self.api_key, self.api_secret)
+            try:
+                await lk.room.create_room(api.CreateRoomRequest(name=name, empty_timeout=empty_timeout))
+            finally:
+                await lk.aclose()
+
+        asyncio.run(go())
 
     @property
     def http_url(self) -> str:
@@ -179,13 +206,8 @@ class LiveKitServer:
 @pytest.fixture(scope="session")
 def livekit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveKitServer]:
     directory = tmp_path_factory.mktemp("livekit")
-    server = LiveKitServer(
-        port=free_port(),
-        tcp_port=free_port(),
-        udp_port=free_port(socket.SOCK_DGRAM),
-        api_key=TEST_API_KEY,
-        api_secret=TEST_API_SECRET,
-        log_path=directory / "livekit.log",
+    server = LiveKitServer.on_free_ports(
+        api_key=TEST_API_KEY, api_secret=TEST_API_SECRET, log_path=directory / "livekit.log"
     )
     try:
         server.start()
