@@ -162,14 +162,7 @@ func (g *guest) sendVideo(ctx context.Context, start time.Time, fps int, log *fr
 	frames := g.media.frames
 	for k := int64(0); ; k++ {
 		due := start.Add(time.Duration(k) * time.Second / time.Duration(fps)) // exact: no rounding carried over
-		if wait := time.Until(due); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-ctx.Done():
-				return
-			case <-timer.C:
-			}
-		} else if ctx.Err() != nil {
+		if !waitUntil(ctx, timer, due) {
 			return
 		}
 		idx := int(k % int64(frames))
@@ -180,6 +173,20 @@ func (g *guest) sendVideo(ctx context.Context, start time.Time, fps int, log *fr
 	}
 }
 
+// waitUntil sleeps on timer until due (at once if due has passed); false when ctx ended first.
+func waitUntil(ctx context.Context, timer *time.Timer, due time.Time) bool {
+	if wait := time.Until(due); wait > 0 {
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer.C:
+			return true
+		}
+	}
+	return ctx.Err() == nil
+}
+
 // sendAudio writes one 20 ms Opus packet per 20 ms on the same kind of absolute schedule.
 func (g *guest) sendAudio(ctx context.Context, start time.Time) {
 	timer := time.NewTimer(time.Until(start))
@@ -188,14 +195,7 @@ func (g *guest) sendAudio(ctx context.Context, start time.Time) {
 	duration := sampleDuration(48000, opusPacketDuration)
 	for k := int64(0); ; k++ {
 		due := start.Add(time.Duration(k) * opusPacketDuration)
-		if wait := time.Until(due); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-ctx.Done():
-				return
-			case <-timer.C:
-			}
-		} else if ctx.Err() != nil {
+		if !waitUntil(ctx, timer, due) {
 			return
 		}
 		sample := media.Sample{Data: packets[k%int64(len(packets))], Duration: duration}
