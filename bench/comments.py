@@ -363,7 +363,7 @@ def _collect(event: dict[str, Any], at: float, arrivals: tuple[array.array, arra
 # --- a show running meanwhile: the compositor's CPU per frame -------------------------------
 #
 # The compositor touches comments only through the on-screen card: a Redis key that
-# apps.engagement.card_render.CardFollower reads every 100 ms on its own thread, drawn by the
+# media.scene.card_render.CardFollower reads every 100 ms on its own thread, drawn by the
 # renderer from a cache keyed by (card, size, entrance step). A comment flood must not add
 # per-frame work to it. The show process below is the media process's frame loop without
 # LiveKit: our Renderer composing synthetic guests (a bar sweeping across each, so x264 has real
@@ -476,11 +476,11 @@ def _show_loop(
     from PIL import Image
 
     sys.path.insert(0, str(ROOT))
-    from apps.engagement.card_render import CardFollower
-    from apps.streams.layout import Asset, Options, Participant, compose
-    from workers.broadcast.encoder import Encoder
-    from workers.broadcast.source import solid_i420
-    from workers.compositor.renderer import Renderer, SourceFrame
+    from media.broadcast.encoder import Encoder
+    from media.broadcast.source import solid_i420
+    from media.compositor.renderer import Renderer, SourceFrame
+    from media.scene.card_render import CardFollower
+    from media.scene.layout import Asset, Options, Participant, compose
 
     width, height = canvas
     people = [Participant(id=f"guest-{i}", name=f"Guest {i}") for i in range(guests)]

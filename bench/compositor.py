@@ -50,7 +50,7 @@ def _children_cpu() -> float:
 
 
 def _graph(overlays: bool) -> dict:
-    from apps.streams.layout import Asset, Options, Participant, compose
+    from media.scene.layout import Asset, Options, Participant, compose
 
     people = [Participant(id=f"guest-{i}", name=f"Guest number {i}") for i in range(GUESTS)]
     options = Options(
@@ -65,8 +65,8 @@ def _sources(frame_index: int) -> dict:
     """Ten moving sources: a bar sweeps across each so the encoder has real work."""
     import numpy as np
 
-    from workers.broadcast.source import solid_i420
-    from workers.compositor.renderer import SourceFrame
+    from media.broadcast.source import solid_i420
+    from media.compositor.renderer import SourceFrame
 
     sources = {}
     for i in range(GUESTS):
@@ -83,7 +83,7 @@ def measure_render(frames: int, overlays: bool) -> tuple[float, float, list]:
     """(wall seconds, CPU seconds, rendered frames) for `frames` frames."""
     from PIL import Image
 
-    from workers.compositor.renderer import Renderer
+    from media.compositor.renderer import Renderer
 
     logo = Image.new("RGBA", (400, 200), (255, 255, 255, 230))
     renderer = Renderer(WIDTH, HEIGHT, load_asset=lambda source: logo)

@@ -114,7 +114,7 @@ class GuestPicture:
     """A guest's camera: its colour, a sweeping bar (so encoders have work) and the burned-in capture clock."""
 
     def __init__(self, index: int, width: int, height: int) -> None:
-        from workers.broadcast.source import solid_i420
+        from media.broadcast.source import solid_i420
 
         self.index, self.width, self.height = index, width, height
         colour = (60 + (index * 47) % 160, 60 + (index * 91) % 160, 60 + (index * 137) % 160)
@@ -161,7 +161,7 @@ def read_code(luma: np.ndarray, rect: dict[str, int], source_aspect: float = 16 
 
 
 def scene_graph(guests: int, overlays: bool) -> dict[str, Any]:
-    from apps.streams.layout import Asset, Options, Participant, compose
+    from media.scene.layout import Asset, Options, Participant, compose
 
     people = [Participant(id=f"guest-{i}", name=f"Guest number {i}") for i in range(guests)]
     options = Options(
@@ -392,7 +392,8 @@ class Probe:
         renderer.render = render
 
     def wrap_publisher(self) -> None:
-        from workers.broadcast import rtmp
+        from media.broadcast import rtmp
+        from media.broadcast.packet import TAG_VIDEO
 
         original = rtmp.RtmpPublisher.send_many
         probe = self
@@ -402,7 +403,7 @@ class Probe:
             total = original(self, packets)
             now = time.time()  # sendall returned: the bytes are in the socket, on their way to the server
             probe.sent.extend(
-                (p.timestamp_ms, now, len(p.data)) for p in packets if p.kind == rtmp.TAG_VIDEO and not p.header
+                (p.timestamp_ms, now, len(p.data)) for p in packets if p.kind == TAG_VIDEO and not p.header
             )
             return total
 
@@ -412,11 +413,11 @@ class Probe:
 def run_compositor(args: argparse.Namespace) -> None:
     from PIL import Image
 
-    from workers.broadcast.encoder import Encoder
-    from workers.broadcast.pusher import DestinationSpec
-    from workers.broadcast.session import BroadcastSession, ShowConfig
-    from workers.compositor.program import CompositorSession
-    from workers.compositor.renderer import Renderer
+    from media.broadcast.encoder import Encoder
+    from media.broadcast.pusher import DestinationSpec
+    from media.broadcast.session import BroadcastSession, ShowConfig
+    from media.compositor.program import CompositorSession
+    from media.compositor.renderer import Renderer
 
     probe = Probe()
     probe.wrap_publisher()
@@ -813,7 +814,7 @@ def overlay_png(tmp: Path, guests: int) -> Path:
     """Our overlays (logo, lower thirds, banner) drawn once as one transparent 1080p PNG, for FFmpeg's overlay."""
     from PIL import Image, ImageDraw
 
-    from workers.broadcast.source import load_font
+    from media.broadcast.source import load_font
 
     canvas = Image.new("RGBA", (WIDTH, HEIGHT), (0, 0, 0, 0))
     draw = ImageDraw.Draw(canvas)

@@ -85,9 +85,9 @@ class TreeMeter:
 
 
 def run_child(args: argparse.Namespace) -> None:
-    from workers.broadcast.pusher import DestinationSpec
-    from workers.broadcast.session import BroadcastSession, ShowConfig
-    from workers.broadcast.source import TestSceneSource
+    from media.broadcast.pusher import DestinationSpec
+    from media.broadcast.session import BroadcastSession, ShowConfig
+    from media.broadcast.source import TestSceneSource
 
     urls = json.loads(args.urls)
     config = ShowConfig(

@@ -10,7 +10,13 @@ say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
 LIVEKIT_VERSION=v1.13.5
 APT_PACKAGES=(redis-server postgresql ffmpeg nginx libnginx-mod-rtmp libnginx-mod-stream chromium chromium-driver
-              fonts-dejavu-core procps)
+              fonts-dejavu-core procps
+              # tests/observability: a real Prometheus and promtool
+              prometheus
+              # tests/deploy: a Docker engine and a locally made base image, network namespaces
+              docker.io debootstrap iptables iproute2 util-linux
+              # tests/deploy/test_across_nat.py: the test CA into Chromium's NSS database
+              libnss3-tools)
 
 # 1. System packages (apt), only the missing ones.
 missing=()
@@ -23,7 +29,8 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts these as system services on install; we run our own on loopback.
-  for svc in redis-server nginx postgresql; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+  # The tests start their own dockerd (scripts/docker-testenv.sh), with its own data root.
+  for svc in redis-server nginx postgresql prometheus docker containerd; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
 else
   say "apt: all ${#APT_PACKAGES[@]} packages present"
 fi
@@ -76,4 +83,7 @@ if [ "$("$LK" --version 2>/dev/null | awk '{print $3}')" != "${LIVEKIT_VERSION#v
 else
   say "livekit: livekit-server $LIVEKIT_VERSION present"
 fi
+# 5. Tools for the deployment tests (tests/deploy), built from the Go module proxy and kept in the
+#    user's cache: the compose v2 plugin, Caddy and MinIO (scripts/docker-testenv.sh tools).
+scripts/docker-testenv.sh tools
 say "done"

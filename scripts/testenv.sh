@@ -41,7 +41,7 @@ start() {
   else
     say "redis: start on 127.0.0.1:$REDIS_PORT"
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
-      --daemonize yes --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log" --dir "$DIR"
+      --daemonize yes --pidfile "$DIR/redis-$REDIS_PORT.pid" --logfile "$DIR/redis-$REDIS_PORT.log" --dir "$DIR"
     for _ in $(seq 50); do redis_running && break; sleep 0.1; done
   fi
 }

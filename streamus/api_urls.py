@@ -9,8 +9,9 @@ from apps.destinations import api as destinations_api
 from apps.destinations import platform_views as connections_api
 from apps.library import api as library_api
 from apps.recordings import api as recordings_api
+from apps.shows import api as shows_api
 from apps.streams import api as streams_api
-from apps.streams import playback_api, scene_api
+from apps.studio import api as studio_api
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -24,15 +25,30 @@ urlpatterns = [
     # streams and their guests
     path("streams/", streams_api.StreamListApi.as_view(), name="api-stream-list"),
     path("streams/<int:pk>/", streams_api.StreamDetailApi.as_view(), name="api-stream-detail"),
-    path("streams/<int:pk>/go-live/", streams_api.StreamGoLiveApi.as_view(), name="api-stream-go-live"),
-    path("streams/<int:pk>/end/", streams_api.StreamEndApi.as_view(), name="api-stream-end"),
+    path("streams/<int:pk>/go-live/", shows_api.StreamGoLiveApi.as_view(), name="api-stream-go-live"),
+    path("streams/<int:pk>/end/", shows_api.StreamEndApi.as_view(), name="api-stream-end"),
     path("streams/<int:pk>/guests/", streams_api.StreamGuestListApi.as_view(), name="api-stream-guests"),
-    path("streams/<int:pk>/scene/", scene_api.SceneApi.as_view(), name="api-stream-scene"),
-    path("streams/<int:pk>/playback/", playback_api.PlaybackApi.as_view(), name="api-stream-playback"),
+    # the live studio: the same actions as its websocket
+    path("streams/<int:pk>/studio/", studio_api.StudioStateApi.as_view(), name="api-stream-studio"),
+    path("streams/<int:pk>/studio/rtc/", studio_api.StudioRoomApi.as_view(), name="api-stream-studio-room"),
+    path("streams/<int:pk>/scene/", studio_api.SceneApi.as_view(), name="api-stream-scene"),
+    path("streams/<int:pk>/playback/", studio_api.PlaybackApi.as_view(), name="api-stream-playback"),
+    path("streams/<int:pk>/chat/", studio_api.ChatApi.as_view(), name="api-stream-chat"),
+    path("streams/<int:pk>/chat/<str:message_id>/", studio_api.ChatLineApi.as_view(), name="api-stream-chat-line"),
     path("guests/<int:pk>/", streams_api.GuestDetailApi.as_view(), name="api-guest-detail"),
-    path("guests/<int:pk>/revoke/", streams_api.GuestRevokeApi.as_view(), name="api-guest-revoke"),
-    path("guests/<int:pk>/stage/", streams_api.GuestStageApi.as_view(), name="api-guest-stage"),
-    path("guests/<int:pk>/backstage/", streams_api.GuestBackstageApi.as_view(), name="api-guest-backstage"),
+    path("guests/<int:pk>/revoke/", studio_api.GuestRevokeApi.as_view(), name="api-guest-revoke"),
+    path("guests/<int:pk>/stage/", studio_api.GuestStageApi.as_view(), name="api-guest-stage"),
+    path("guests/<int:pk>/backstage/", studio_api.GuestBackstageApi.as_view(), name="api-guest-backstage"),
+    path("guests/<int:pk>/mute/", studio_api.GuestMuteApi.as_view(), name="api-guest-mute"),
+    path("guests/<int:pk>/remove/", studio_api.GuestRemoveApi.as_view(), name="api-guest-remove"),
+    # a guest's own seat, by invite token (the mobile app's guest side)
+    path("join/<str:token>/", studio_api.JoinApi.as_view(), name="api-join"),
+    path("join/<str:token>/rtc/", studio_api.JoinRoomApi.as_view(), name="api-join-room"),
+    path("join/<str:token>/mute/", studio_api.JoinMuteApi.as_view(), name="api-join-mute"),
+    path("join/<str:token>/unmute-request/", studio_api.JoinUnmuteRequestApi.as_view(), name="api-join-unmute-request"),
+    path("join/<str:token>/share/", studio_api.JoinShareApi.as_view(), name="api-join-share"),
+    path("join/<str:token>/chat/", studio_api.JoinChatApi.as_view(), name="api-join-chat"),
+    path("join/<str:token>/chat/<str:message_id>/", studio_api.JoinChatLineApi.as_view(), name="api-join-chat-line"),
     # destinations
     path(
         "streams/<int:pk>/destinations/",

@@ -4,7 +4,7 @@ from channels.auth import AuthMiddlewareStack
 from django.urls import URLPattern, path
 
 from apps.engagement.consumers import ModerationConsumer
-from apps.streams.consumers import StudioConsumer
+from apps.studio.consumers import StudioConsumer
 
 websocket_urlpatterns: list[URLPattern] = [
     # Session + user in the scope: the host is known by their login, a guest by the session set at /join/.

@@ -8,18 +8,23 @@ with no configuration; production refuses to start on unsafe values.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from whitenoise.compress import Compressor
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# Everything a running instance writes (SQLite database, media, spool, rendered LiveKit config, beat
+# schedule) lives under one directory, so a second instance (the `make run` smoke test) can use its own.
+VAR_DIR = Path(env.str("STREAMUS_VAR_DIR", default=str(BASE_DIR / "var")))
 
 # development | test | production
 ENVIRONMENT = env.str("STREAMUS_ENV", default="development")
@@ -31,6 +36,13 @@ SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEFAULT_SECRET)
 DEBUG = env.bool("DEBUG", default=ENVIRONMENT == "development")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=["http://127.0.0.1:8000", "http://localhost:8000"])
+# Origins of web builds of the mobile app allowed to call /api/v1/ cross-origin, bearer mode only
+# (apps.core.middleware.ApiCorsMiddleware). Native apps need none.
+API_CORS_ORIGINS = env.list("API_CORS_ORIGINS", default=[])
+# The mobile app's builds, so that https join links open it (apps.core.views: /.well-known/ files).
+MOBILE_IOS_APP_IDS = env.list("MOBILE_IOS_APP_IDS", default=[])  # e.g. ABCDE12345.local.streamus.app
+MOBILE_ANDROID_PACKAGE = env.str("MOBILE_ANDROID_PACKAGE", default="")  # e.g. local.streamus.app
+MOBILE_ANDROID_CERT_SHA256 = env.list("MOBILE_ANDROID_CERT_SHA256", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # A development key so `make run` works out of the box; production refuses it.
@@ -40,25 +52,16 @@ STREAM_KEY_ENCRYPTION_KEYS = env.list(
     default=[] if ENVIRONMENT == "production" else [DEV_STREAM_KEY_ENCRYPTION_KEY],
 )
 
-if ENVIRONMENT == "production":
-    problems = []
-    if DEBUG:
-        problems.append("DEBUG is on")
-    if SECRET_KEY == INSECURE_DEFAULT_SECRET or len(SECRET_KEY) < 32:
-        problems.append("SECRET_KEY is the default or shorter than 32 characters")
-    if not STREAM_KEY_ENCRYPTION_KEYS or DEV_STREAM_KEY_ENCRYPTION_KEY in STREAM_KEY_ENCRYPTION_KEYS:
-        problems.append("STREAM_KEY_ENCRYPTION_KEYS is empty or holds the development key")
-    if problems:
-        raise ImproperlyConfigured("Refusing to start in production: " + "; ".join(problems))
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # django.contrib.admin with our site: its login goes through the login rate limit.
+    "apps.accounts.admin_config.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    "apps.core.apps.StaticFilesConfig",  # django.contrib.staticfiles, less ReDoc
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
@@ -68,6 +71,8 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.streams",
+    "apps.studio",
+    "apps.shows",
     "apps.destinations",
     "apps.branding",
     "apps.engagement",
@@ -77,8 +82,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "apps.core.middleware.MetricsMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
+    "apps.core.middleware.ApiCorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from Daphne, before sessions and the database are touched.
+    "apps.core.static.StaticFilesMiddleware",
     "apps.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -87,6 +96,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so it sees what views raise: a database that cannot be reached is a 503 with a plain sentence.
+    "apps.core.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "streamus.urls"
@@ -108,9 +119,20 @@ TEMPLATES = [
     },
 ]
 
-VAR_DIR.mkdir(exist_ok=True)
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'streamus.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default serves a few people at once (web, workers, the media process): WAL lets
+    # readers run beside the writer, IMMEDIATE takes the write lock when a transaction starts (a
+    # deferred one that reads, then writes, fails at once with "database is locked" when another
+    # writer got there first), and the busy timeout makes a writer wait its turn instead of failing.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 # Parallel test runs (several developers on one database server) pick their own name.
 if env.str("TEST_DATABASE_NAME", default=""):
     DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
@@ -136,7 +158,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise looks in it at start, even when empty
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -157,9 +180,27 @@ elif STORAGE == "local":
     default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 else:
     raise ImproperlyConfigured(f"STORAGE must be 'local' or 's3', not {STORAGE!r}")
+# Static files are served by the web process itself (WhiteNoise, apps/core/static.py). Production
+# serves what `collectstatic` wrote: names carrying a content hash (cached for a year), each with
+# its gzip and brotli twin. Development and tests serve straight from the finders (static/, the npm
+# build in static/dist/, the apps' static/), re-read on every request in development so the output
+# of `npm run build` shows without a restart.
+STATIC_FROM_FINDERS = ENVIRONMENT != "production"
+WHITENOISE_USE_FINDERS = STATIC_FROM_FINDERS
+WHITENOISE_AUTOREFRESH = ENVIRONMENT == "development"
+WHITENOISE_MAX_AGE = 0 if ENVIRONMENT == "development" else 3600
+# Pages link to the hashed names only; source maps are fetched by developers' tools, not compressed.
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "map"]
 STORAGES = {
     "default": default_storage,
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if STATIC_FROM_FINDERS
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
 }
 
 # --- Uploads: brand images, library clips, local recordings ------------------
@@ -196,6 +237,11 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Seconds a media worker has after SIGTERM (a deploy, a scale-down) to hand its live shows over to another
+# media worker (the slate covers the switch; apps/shows/worker.py) and store its recording parts before it
+# is killed; docs/RELIABILITY.md has the whole story. docker/compose.yaml's stop_grace_period and the Kubernetes
+# terminationGracePeriodSeconds of the media Deployment are this number (tests/deploy checks them).
+MEDIA_STOP_GRACE_SECONDS = 120
 # Periodic jobs run by beat; each app adds its own entries.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Abandoned resumable uploads release their spool files / S3 parts (and quota).
@@ -205,19 +251,41 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "streams-resume-orphan-shows": {"task": "streams.resume_orphan_shows", "schedule": 30.0},
     # Platform access tokens (YouTube ~1 h, Twitch ~4 h) are refreshed before they expire.
     "destinations-refresh-platform-tokens": {"task": "destinations.refresh_platform_tokens", "schedule": 600.0},
+    # Invites that expired: the guest is taken out of the room and their sockets close (each socket also
+    # ends itself at the moment of expiry; this catches guests connected only to LiveKit).
+    "studio-expire-guests": {"task": "studio.expire_guests", "schedule": 15.0},
     # Every live show has a chat ingest runner (a Redis lease keeps it to one; slices chain themselves).
     "engagement-kick-ingest": {"task": "engagement.kick_ingest", "schedule": 30.0},
+    # Beat → broker → a default worker, end to end: the time it last ran is on beat's metrics endpoint.
+    "core-beat-heartbeat": {"task": "core.beat_heartbeat", "schedule": 15.0},
+    # Refresh-token rows (and their blacklist rows) past expiry, and expired sessions, are deleted.
+    "accounts-purge-expired-credentials": {"task": "accounts.purge_expired_credentials", "schedule": 6 * 3600.0},
 }
 
 # --- LiveKit ----------------------------------------------------------------
 LIVEKIT_URL = env.str("LIVEKIT_URL", default="ws://127.0.0.1:7880")
-LIVEKIT_API_KEY = env.str("LIVEKIT_API_KEY", default="devkey")
-LIVEKIT_API_SECRET = env.str("LIVEKIT_API_SECRET", default="streamus-dev-livekit-secret-0123456789")
+# Development credentials so `make run` works out of the box; production refuses them.
+DEV_LIVEKIT_API_KEY = "devkey"
+DEV_LIVEKIT_API_SECRET = "streamus-dev-livekit-secret-0123456789"
+LIVEKIT_API_KEY = env.str("LIVEKIT_API_KEY", default=DEV_LIVEKIT_API_KEY)
+LIVEKIT_API_SECRET = env.str("LIVEKIT_API_SECRET", default=DEV_LIVEKIT_API_SECRET)
+# What browsers and the mobile app connect to (wss:// behind the TLS front in production); the
+# server side (web, media) keeps LIVEKIT_URL, which may be an address inside the network.
+# Empty: LIVEKIT_URL (one address for both, as in `make run`).
+LIVEKIT_PUBLIC_URL = env.str("LIVEKIT_PUBLIC_URL", default="")
 
 # --- Destinations ------------------------------------------------------------
 # Private, loopback and link-local destination hosts are refused (SSRF) unless
 # this is set for local testing.
 ALLOW_PRIVATE_DESTINATIONS = env.bool("ALLOW_PRIVATE_DESTINATIONS", default=False)
+# Networks (CIDR) a destination may be in although they are not public: an ingest server on the
+# creator's own network, named one by one. Unlike ALLOW_PRIVATE_DESTINATIONS, allowed in production.
+DESTINATION_ALLOWED_NETWORKS = env.list("DESTINATION_ALLOWED_NETWORKS", default=[])
+try:
+    for _network in DESTINATION_ALLOWED_NETWORKS:
+        ipaddress.ip_network(_network, strict=False)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DESTINATION_ALLOWED_NETWORKS: {exc}") from None
 # --- Connected platform accounts (OAuth) ----------------------------------------
 # A platform whose client id is empty is hidden, with an explanation, on the
 # connections page. Every base URL is a setting so tests (and proxies) can point
@@ -258,6 +326,9 @@ if BROADCAST_SOURCE not in {"compositor", "test_scene"}:
     raise ImproperlyConfigured(f"BROADCAST_SOURCE must be compositor or test_scene, not {BROADCAST_SOURCE!r}")
 # Extra CA bundle the pushers trust for rtmps (tests and private ingests); system CAs otherwise.
 BROADCAST_EXTRA_CA_FILE = env.str("BROADCAST_EXTRA_CA_FILE", default="")
+# How long the program may stay below real time before the encoder steps down (a faster preset, then
+# fewer frames per second, then a smaller picture; media/broadcast/pacing.py).
+BROADCAST_STEP_DOWN_SECONDS = env.float("BROADCAST_STEP_DOWN_SECONDS", default=30.0)
 
 # --- Email -------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -270,10 +341,15 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.rest.AutoSchema",
+    # The API speaks JSON (uploads say otherwise where they take files or chunks), so the schema can say
+    # exactly what each operation accepts and answers.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
+    "EXCEPTION_HANDLER": "apps.core.rest.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["apps.core.throttling.UserThrottle", "apps.core.throttling.AnonThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -293,6 +369,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Streams, destinations, guests, brand kits and recordings.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Documents HEAD where a view answers it (the upload resume point); errors come from apps.core.rest.AutoSchema.
+    "DEFAULT_GENERATOR_CLASS": "apps.core.rest.Generator",
     # Swagger UI from our own static files: no CDN at run time, and CSP's script-src 'self' holds.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -307,14 +385,64 @@ SPECTACULAR_SETTINGS = {
         "RecordingKindEnum": "apps.recordings.models.Recording.Kind",
         "ClipStatusEnum": "apps.library.models.MediaClip.Status",
         "UploadStatusEnum": "apps.library.models.UploadSession.Status",
+        "GuestRoleEnum": "apps.streams.models.Guest.Role",
+        "CommentStatusEnum": "apps.engagement.models.Comment.Status",
+        "CommentPlatformEnum": "apps.engagement.models.Platform",
+        "DestinationPlatformEnum": "apps.destinations.models.Platform",
+        "DestinationPlatformStateEnum": "apps.destinations.models.PlatformState",
+        "DestinationCanvasEnum": "apps.destinations.models.Canvas",
+        "DestinationPrivacyEnum": "apps.destinations.models.PrivacyStatus",
+        "RecordingFileFormatEnum": "apps.recordings.models.Recording.Format",
+        "StreamRecordingFormatEnum": "apps.streams.models.RecordingFormat",
+        "StreamResolutionEnum": "apps.streams.models.RESOLUTIONS",
+        "StreamFpsEnum": "apps.streams.models.FPS_CHOICES",
+        "UploadPurposeEnum": "apps.library.models.UploadSession.Purpose",
+        "UserTierEnum": "apps.accounts.tiers.Tier.CHOICES",
+        "SceneLayoutEnum": "media.scene.layout.LAYOUTS",
+        "SceneTransitionEnum": "apps.studio.scene.TRANSITIONS",
+        "PlaybackModeEnum": "apps.studio.playback.MODES",
+        "DestinationStateEnum": "apps.destinations.models.DestinationState",
     },
 }
 # API requests per signed-in user / per anonymous address ("N/second|minute|hour|day"; empty: no limit).
 API_RATE_USER = env.str("API_RATE_USER", default="1200/minute")
 API_RATE_ANON = env.str("API_RATE_ANON", default="300/minute")
-# Login attempts per (ip, email) per window before 429.
+# Login attempts per (ip, email) per window before 429 (site, admin and API alike).
 LOGIN_RATE_LIMIT = env.int("LOGIN_RATE_LIMIT", default=10)
 LOGIN_RATE_WINDOW_SECONDS = env.int("LOGIN_RATE_WINDOW_SECONDS", default=300)
+# Failed logins per account per window, from all addresses together, before the account backs off.
+# Above LOGIN_RATE_LIMIT, so that no single address can trip it (apps/core/ratelimit.py).
+LOGIN_ACCOUNT_FAILURE_LIMIT = env.int("LOGIN_ACCOUNT_FAILURE_LIMIT", default=30)
+LOGIN_BACKOFF_SECONDS = env.int("LOGIN_BACKOFF_SECONDS", default=60)
+LOGIN_BACKOFF_MAX_SECONDS = env.int("LOGIN_BACKOFF_MAX_SECONDS", default=3600)
+if LOGIN_ACCOUNT_FAILURE_LIMIT <= LOGIN_RATE_LIMIT:
+    raise ImproperlyConfigured(
+        "LOGIN_ACCOUNT_FAILURE_LIMIT must be above LOGIN_RATE_LIMIT: one address must not trip it"
+    )
+
+# --- Behind a proxy ------------------------------------------------------------
+# Addresses (or CIDR networks) of the proxies in front of web: the TLS front in
+# docker/compose.yaml, a load balancer. Their X-Forwarded-For is read right to left
+# to find the client (apps.core.ratelimit.client_address), which every rate limit and
+# API throttle keys on. Empty: the header is ignored and the peer is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+try:
+    for _proxy in TRUSTED_PROXIES:
+        ipaddress.ip_network(_proxy, strict=False)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from None
+
+# Request bodies are refused (413) over these sizes before they are read
+# (apps.core.bodylimit); resumable upload chunks and brand images have their own
+# limits above. The front (docker/Caddyfile) enforces the same numbers.
+# Login, signup, password reset, token refresh, webhooks: no account needed, so small.
+REQUEST_BODY_MAX_PUBLIC = env.int("REQUEST_BODY_MAX_PUBLIC", default=64 * 1024)
+# The JSON API (scenes, destinations, streams): nothing legitimate comes near 1 MiB.
+REQUEST_BODY_MAX_API = env.int("REQUEST_BODY_MAX_API", default=1024 * 1024)
+# Every other page a signed-in creator posts to.
+REQUEST_BODY_MAX = env.int("REQUEST_BODY_MAX", default=2 * 1024 * 1024)
+# One websocket message (studio, comments): commands and chat lines, never media.
+WEBSOCKET_MAX_MESSAGE_BYTES = env.int("WEBSOCKET_MAX_MESSAGE_BYTES", default=64 * 1024)
 
 # --- Security headers ----------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -331,9 +459,13 @@ if ENVIRONMENT == "production":
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Called over the internal network, never by a browser: probes and LiveKit's signed webhooks.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^rtc/webhook$", r"^metrics$"]
+# {livekit} is the LiveKit origin browsers use, from LIVEKIT_PUBLIC_URL or LIVEKIT_URL
+# (apps/core/middleware.py): the studio's browser talks to it and to our own origin, nothing else.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-    "connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self' {livekit}; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
 
@@ -358,11 +490,54 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        # Celery's pool (billiard) logs "Process ... exited with ..." on a logger that does not propagate:
+        # without a handler of ours, Python's last-resort handler printed it to stderr as plain text.
+        "multiprocessing": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
 
+# --- Metrics (Prometheus; apps/core/metrics.py) -------------------------------------
+# Web: GET /metrics on the web port, for loopback clients outside production, and for
+# "Authorization: Bearer METRICS_TOKEN" when a token is set. Celery pool processes and beat serve
+# their own endpoint when METRICS_PORT is set (pool child i on METRICS_PORT + i), bound to METRICS_BIND.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_PORT = env.int("METRICS_PORT", default=0)
+METRICS_BIND = env.str("METRICS_BIND", default="127.0.0.1")
+
+# --- Production refuses to start unsafe ------------------------------------------
+# Each problem names the variable to fix. Checked after every setting is read.
+if ENVIRONMENT == "production":
+    problems = []
+    if DEBUG:
+        problems.append("DEBUG is on")
+    if SECRET_KEY == INSECURE_DEFAULT_SECRET or len(SECRET_KEY) < 32:
+        problems.append("SECRET_KEY is the default or shorter than 32 characters")
+    if not STREAM_KEY_ENCRYPTION_KEYS or DEV_STREAM_KEY_ENCRYPTION_KEY in STREAM_KEY_ENCRYPTION_KEYS:
+        problems.append("STREAM_KEY_ENCRYPTION_KEYS is empty or holds the development key")
+    if LIVEKIT_API_KEY == DEV_LIVEKIT_API_KEY:
+        problems.append("LIVEKIT_API_KEY is the development key")
+    if LIVEKIT_API_SECRET == DEV_LIVEKIT_API_SECRET or len(LIVEKIT_API_SECRET) < 32:
+        problems.append("LIVEKIT_API_SECRET is the development secret or shorter than 32 characters")
+    if "*" in ALLOWED_HOSTS:
+        problems.append("ALLOWED_HOSTS allows every host (*)")
+    if not SECURE_COOKIES:
+        problems.append("SECURE_COOKIES is off (session and CSRF cookies would travel over plain http)")
+    if ALLOW_PRIVATE_DESTINATIONS:
+        problems.append("ALLOW_PRIVATE_DESTINATIONS is on (destinations could reach the server's own network)")
+    if not (LIVEKIT_PUBLIC_URL or LIVEKIT_URL).startswith("wss://"):
+        problems.append(
+            f"LIVEKIT_PUBLIC_URL is not wss ({LIVEKIT_PUBLIC_URL or LIVEKIT_URL!r}): an https page cannot open ws://"
+        )
+    if not SITE_URL.startswith("https://"):
+        problems.append(f"SITE_URL is not https ({SITE_URL!r}): browsers give the camera only to secure origins")
+    if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+        problems.append("METRICS_TOKEN is shorter than 32 characters")
+    if problems:
+        raise ImproperlyConfigured("Refusing to start in production: " + "; ".join(problems))
+
+# Error reports, scrubbed like the logs: no local variables, no request bodies (apps/core/sentry.py).
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:
-    import sentry_sdk
+    from apps.core import sentry
 
-    sentry_sdk.init(dsn=SENTRY_DSN, environment=ENVIRONMENT, send_default_pii=False, traces_sample_rate=0.0)
+    sentry.init(dsn=SENTRY_DSN, environment=ENVIRONMENT)

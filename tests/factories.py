@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+import io
+import uuid
 from datetime import timedelta
+from typing import Any
 
 import factory
+from django.core.files.base import ContentFile
 from django.utils import timezone
+from PIL import Image
 
 from apps.accounts.models import User
-from apps.branding.models import BrandKit
-from apps.destinations.models import StreamDestination
+from apps.branding.models import BrandAsset, BrandKit
+from apps.destinations.models import ConnectedAccount, StreamDestination
+from apps.library.models import MediaClip, UploadSession
 from apps.recordings.models import Recording
 from apps.streams.models import Guest, Stream
 
@@ -82,3 +88,50 @@ class RecordingFactory(factory.django.DjangoModelFactory):
     duration_seconds = 1.0
     width = 1280
     height = 720
+
+
+def ready_clip(owner, title="Intro", seconds=2.0, status=MediaClip.Status.READY) -> MediaClip:
+    clip = MediaClip(
+        owner=owner,
+        uid=uuid.uuid4().hex,
+        title=title,
+        status=status,
+        duration_seconds=seconds,
+        width=1280,
+        height=720,
+        fps=30,
+        has_audio=True,
+    )
+    clip.mezzanine.save("mezzanine.mp4", ContentFile(b"\x00\x00\x00\x18ftypisom" + b"\x00" * 64), save=False)
+    clip.save()
+    return clip
+
+
+def png_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGBA", (8, 8), (255, 0, 0, 255)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def make_asset(owner: Any, kit: BrandKit | None = None) -> BrandAsset:
+    """A logo in one of `owner`'s brand kits (a new kit unless one is given), with its PNG stored."""
+    asset = BrandAsset(kit=kit or BrandKitFactory(owner=owner), kind="logo", uid="matrix", content_type="image/png")
+    asset.file.save("logo.png", ContentFile(png_bytes()), save=False)
+    asset.save()
+    return asset
+
+
+def make_account(owner: Any, platform: str = "youtube") -> ConnectedAccount:
+    """A connected platform account with (fake, encrypted) OAuth tokens."""
+    account = ConnectedAccount(owner=owner, platform=platform, external_id=uuid.uuid4().hex, display_name="Channel")
+    account.set_tokens(access_token="ya29.matrix-token", refresh_token="1//matrix-refresh", expires_at=None)
+    account.save()
+    return account
+
+
+def make_upload(owner: Any) -> UploadSession:
+    """An open clip upload of one chunk and a bit: the first PATCH is accepted and the upload stays open."""
+    from apps.library import services as library_services
+
+    size = library_services.chunk_size() + 1000
+    return library_services.upload_create(owner=owner, purpose="clip", size=size, title="Clip", filename="clip.mp4")

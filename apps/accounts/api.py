@@ -17,8 +17,10 @@ Two ways to carry the tokens, chosen by the client:
 Refresh and logout in cookie mode need the CSRF token too.
 
 Every refresh token works once: refresh blacklists it and returns a new pair;
-replaying it answers 401. Logout blacklists the refresh token. Access tokens
-are short-lived (SIMPLE_JWT ACCESS_TOKEN_LIFETIME) and not revocable.
+replaying it answers 401 and revokes every token descended from the same login
+(apps/accounts/tokens.py). Logout blacklists the refresh token. Access tokens
+are short-lived (SIMPLE_JWT ACCESS_TOKEN_LIFETIME); a password change or reset
+kills every access and refresh token issued before it.
 
 These endpoints accept JSON only: an HTML form on another site cannot post
 JSON without a CORS preflight, which closes login CSRF.
@@ -32,7 +34,7 @@ from django.contrib.auth.models import update_last_login
 from django.middleware.csrf import get_token
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
@@ -43,14 +45,14 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from apps.accounts.authentication import JWTCookieAuthentication
 from apps.core import ratelimit
-from apps.core.api import request_user
+from apps.core.rest import errors, request_user
 
 from . import tokens
+from .cookies import REFRESH_COOKIE_PATH, clear_token_cookies
 from .models import User
 from .serializers import AuthOutputSerializer, LoginInputSerializer, RefreshInputSerializer, UserOutputSerializer
 
 AUTH_MODE_HEADER = "X-Auth-Mode"
-REFRESH_COOKIE_PATH = "/api/v1/auth/"
 
 auth_mode_parameter = OpenApiParameter(
     AUTH_MODE_HEADER,
@@ -82,11 +84,6 @@ def _set_token_cookies(response: Response, pair: tokens.TokenPair) -> None:
         path=REFRESH_COOKIE_PATH,
         **common,  # type: ignore[arg-type]
     )
-
-
-def _clear_token_cookies(response: Response) -> None:
-    response.delete_cookie(settings.JWT_ACCESS_COOKIE, path="/", samesite="Lax")
-    response.delete_cookie(settings.JWT_REFRESH_COOKIE, path=REFRESH_COOKIE_PATH, samesite="Lax")
 
 
 def _pair_response(request: Request, user: User, pair: tokens.TokenPair) -> Response:
@@ -130,18 +127,20 @@ class LoginApi(_PublicAuthApi):
         request=LoginInputSerializer,
         responses={
             200: AuthOutputSerializer,
-            400: OpenApiResponse(description="Missing or malformed fields"),
-            401: OpenApiResponse(description="Wrong email or password"),
-            429: OpenApiResponse(description="Too many attempts for this email from this address"),
+            **errors(
+                e400="Missing or malformed fields.",
+                e401="Wrong email or password.",
+                e429="Too many attempts for this email from this address.",
+            ),
         },
         parameters=[auth_mode_parameter],
         auth=[],
     )
     def post(self, request: Request) -> Response:
         email = str(request.data.get("email", "")) if isinstance(request.data, dict) else ""
-        # Counted before validation so malformed attempts are limited too.
-        if not ratelimit.login_allowed(request._request, email):
-            wait = ratelimit.retry_after(settings.LOGIN_RATE_WINDOW_SECONDS)
+        # Counted before validation so malformed attempts are limited too (the same limiter as the pages).
+        wait = ratelimit.login_check(request._request, email)
+        if wait:
             raise exceptions.Throttled(wait=wait, detail=f"Too many login attempts. Try again in {wait} seconds.")
         serializer = LoginInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -153,13 +152,20 @@ class LoginApi(_PublicAuthApi):
         if not isinstance(user, User):
             raise exceptions.AuthenticationFailed("The email or password is incorrect.")
         update_last_login(User, user)
+        ratelimit.login_succeeded(request._request, user.email)  # no session login, so no user_logged_in signal
         return _pair_response(request, user, tokens.issue_pair(user))
 
 
 class RefreshApi(_PublicAuthApi):
     @extend_schema(
         request=RefreshInputSerializer,
-        responses={200: AuthOutputSerializer, 401: OpenApiResponse(description="Invalid, expired or reused token")},
+        responses={
+            200: AuthOutputSerializer,
+            **errors(
+                e401="Invalid, expired or reused token.",
+                e403="Cookie mode: the CSRF token is missing (refresh and logout need it, like every write).",
+            ),
+        },
         parameters=[auth_mode_parameter],
         auth=[],
     )
@@ -177,7 +183,15 @@ class RefreshApi(_PublicAuthApi):
 
 
 class LogoutApi(_PublicAuthApi):
-    @extend_schema(request=RefreshInputSerializer, responses={204: None}, parameters=[auth_mode_parameter], auth=[])
+    @extend_schema(
+        request=RefreshInputSerializer,
+        responses={
+            204: None,
+            **errors(e403="Cookie mode: the CSRF token is missing (refresh and logout need it, like every write)."),
+        },
+        parameters=[auth_mode_parameter],
+        auth=[],
+    )
     def post(self, request: Request) -> Response:
         if _bearer_mode(request):
             raw = str(request.data.get("refresh", "")) if isinstance(request.data, dict) else ""
@@ -186,7 +200,7 @@ class LogoutApi(_PublicAuthApi):
         if raw:
             tokens.revoke(raw)
         response = Response(status=status.HTTP_204_NO_CONTENT)
-        _clear_token_cookies(response)
+        clear_token_cookies(response)
         return response
 
 

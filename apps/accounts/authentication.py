@@ -1,5 +1,7 @@
 """JWT from an HTTP-only cookie (browser, mobile web views) or the Authorization header.
 
+An access token issued before the user's `tokens_valid_after` stamp (a password change) is refused.
+
 A request authenticated by cookie is open to CSRF like a session, so writes
 made that way must carry the CSRF token; a bearer header is not sent by the
 browser on its own, so it needs none.
@@ -41,6 +43,17 @@ class JWTCookieAuthentication(JWTAuthentication):
             return None
         self.enforce_csrf(request)
         return user, validated
+
+    def get_user(self, validated_token: Any) -> Any:
+        """The token's user, unless the token was issued before the user's tokens_valid_after stamp."""
+        from .tokens import issued_before_stamp
+
+        user = super().get_user(validated_token)
+        if issued_before_stamp(validated_token, user):
+            raise InvalidToken(
+                {"detail": "This token was revoked (the password changed or you logged out everywhere)."}
+            )
+        return user
 
     def enforce_csrf(self, request: Request) -> None:
         def dummy_get_response(_: Any) -> None:  # pragma: no cover - never called

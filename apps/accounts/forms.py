@@ -1,4 +1,4 @@
-"""Forms for the account pages: sign-up and an email-labelled login."""
+"""Forms for the account pages: sign-up and an email-labelled, rate-limited login."""
 
 from __future__ import annotations
 
@@ -8,7 +8,30 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
+from apps.core import ratelimit
+
 from .models import User
+
+TOO_MANY_ATTEMPTS = "Too many login attempts. Wait a few minutes and try again."
+
+
+class RateLimitedLoginMixin:
+    """For AuthenticationForm subclasses: count the attempt before the password is checked.
+
+    Every POST counts, right or wrong, so guessing costs the same either way. When the limiter says wait,
+    the form is invalid with `retry_after` set (the view answers 429 with Retry-After).
+    """
+
+    retry_after = 0
+    request: Any
+    data: Any
+
+    def clean(self) -> dict[str, Any]:
+        wait = ratelimit.login_check(self.request, str(self.data.get("username", "")))
+        if wait:
+            self.retry_after = wait
+            raise forms.ValidationError(TOO_MANY_ATTEMPTS, code="rate_limited")
+        return super().clean()  # type: ignore[misc]
 
 
 class SignUpForm(forms.Form):
@@ -59,7 +82,7 @@ class SignUpForm(forms.Form):
         )
 
 
-class EmailLoginForm(AuthenticationForm):
+class EmailLoginForm(RateLimitedLoginMixin, AuthenticationForm):
     """The User model logs in by email; say so on the page."""
 
     username = forms.EmailField(

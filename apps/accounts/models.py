@@ -5,6 +5,7 @@ from typing import ClassVar
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
+from django.utils import timezone
 
 from .tiers import Tier, TierLimits, limits_for
 
@@ -26,6 +27,9 @@ class UserManager(DjangoUserManager["User"]):
 class User(AbstractUser):
     email = models.EmailField("email address", unique=True)
     tier = models.CharField(max_length=16, choices=Tier.CHOICES, default=Tier.FREE)
+    # API tokens (JWT access and refresh) issued before this moment are refused: set when the password
+    # changes (here, in set_password, whoever calls it: pages, admin, manage.py) or all tokens are revoked.
+    tokens_valid_after = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -39,6 +43,15 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+    def set_password(self, raw_password: str | None) -> None:
+        super().set_password(raw_password)
+        self.tokens_valid_after = timezone.now()
+
+    @property
+    def public_name(self) -> str:
+        """What guests and viewers see: the username. The email is the login and never leaves the account."""
+        return self.username or "Host"
 
     @property
     def limits(self) -> TierLimits:

@@ -21,6 +21,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from apps.core import ratelimit
 
+from . import tokens
+from .cookies import clear_token_cookies
 from .forms import EmailLoginForm, SignUpForm
 
 # Accounts per client address per hour: enough for a family or an office, not for a bot.
@@ -55,24 +57,25 @@ class LoginView(auth_views.LoginView):
     authentication_form = EmailLoginForm
     redirect_authenticated_user = True
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        # Count every attempt for (ip, email) before checking the password, so guessing costs the same either way.
-        email = request.POST.get("username", "")
-        if not ratelimit.login_allowed(request, email):
-            form = self.get_form()
-            form.errors.clear()
-            form.add_error(None, "Too many login attempts. Wait a few minutes and try again.")
-            response = self.render_to_response(self.get_context_data(form=form), status=429)
-            response["Retry-After"] = str(ratelimit.retry_after(settings.LOGIN_RATE_WINDOW_SECONDS))
-            return response
-        return super().post(request, *args, **kwargs)
+    def form_invalid(self, form: Any) -> HttpResponse:
+        # The form counted the attempt (apps.core.ratelimit.login_check) before checking the password.
+        response = super().form_invalid(form)
+        if form.retry_after:
+            response.status_code = 429
+            response["Retry-After"] = str(form.retry_after)
+        return response
 
 
 class LogoutView(auth_views.LogoutView):
     """POST only (Django's default): a link or an image tag cannot log you out."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refresh = request.COOKIES.get(settings.JWT_REFRESH_COOKIE, "")
         response = super().post(request, *args, **kwargs)
+        # The same browser may hold API tokens (JWT cookies): logging out ends them too.
+        if refresh:
+            tokens.revoke(refresh)
+        clear_token_cookies(response)
         messages.info(request, "You are logged out.")
         return response
 
@@ -80,6 +83,24 @@ class LogoutView(auth_views.LogoutView):
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change_form.html"
     success_url = reverse_lazy("accounts:password_change_done")
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        """Keep what was right: only the fields with an error (and a mismatched pair) are typed again.
+
+        The page goes back to the person who just typed these, over the same connection; nothing is stored.
+        """
+        wrong = set(form.errors)
+        if wrong & {"new_password1", "new_password2"}:
+            wrong |= {"new_password1", "new_password2"}
+        for name, field in form.fields.items():
+            if name not in wrong and hasattr(field.widget, "render_value"):
+                field.widget.render_value = True
+        return super().form_invalid(form)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)  # this browser's session stays logged in; other sessions end
+        tokens.revoke_all(form.user, reason="password changed")
+        return response
 
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
@@ -91,6 +112,11 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "accounts/password_reset_email.txt"
     subject_template_name = "accounts/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    @property
+    def extra_email_context(self) -> dict[str, str]:  # type: ignore[override]
+        # The link is built from SITE_URL, like invites: never from the request's Host header.
+        return {"site_url": settings.SITE_URL.rstrip("/")}
 
     def form_valid(self, form: Any) -> HttpResponse:
         # Each POST can send an email: cap it per client so the page cannot be used to flood inboxes.
@@ -107,6 +133,11 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        tokens.revoke_all(form.user, reason="password reset")
+        return response
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):

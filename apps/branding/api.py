@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api import paginated_response, request_user
 from apps.core.ownership import get_owned_or_404, owned
-from apps.library.files import serve_user_file
+from apps.core.rest import paginated, paginated_response, pagination_parameters, request_user
+from apps.library.files import serve_user_file, serves_file
 
 from . import services
 from .models import BrandAsset, BrandKit
@@ -25,7 +24,11 @@ from .serializers import (
 
 
 class BrandKitListApi(APIView):
-    @extend_schema(responses=BrandKitOutputSerializer(many=True), operation_id="brand_kits_list")
+    @extend_schema(
+        parameters=pagination_parameters(),
+        responses=paginated(BrandKitOutputSerializer),
+        operation_id="brand_kits_list",
+    )
     def get(self, request: Request) -> Response:
         kits = owned(BrandKit.objects.prefetch_related("assets"), request.user)
         return paginated_response(queryset=kits, serializer_class=BrandKitOutputSerializer, request=request, view=self)
@@ -81,7 +84,7 @@ class BrandAssetDetailApi(APIView):
 
 
 class BrandAssetFileApi(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}, summary="The asset's image")
+    @serves_file("image/png", "image/jpeg", "image/webp", summary="The asset's image")
     def get(self, request: Request, pk: int) -> HttpResponse:
         asset = get_owned_or_404(BrandAsset.objects.select_related("kit"), request.user, pk=pk)
         return serve_user_file(request, asset.file, filename=asset.original_name or asset.file.name.rsplit("/", 1)[-1])

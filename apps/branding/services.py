@@ -19,6 +19,7 @@ from apps.core.ownership import ensure_owner
 from apps.library.quota import quota_check
 from apps.streams.models import Stream
 from apps.streams.services import stream_update
+from apps.studio.scene import scene_publish
 
 from .models import BrandAsset, BrandKit, SceneTemplate
 from .uploads import clean_image
@@ -57,6 +58,7 @@ def brand_kit_update(*, kit: BrandKit, by: User | None, **fields: Any) -> BrandK
     ):
         raise ValidationError({"name": "You already have a brand kit with this name."})
     kit.save()
+    _redraw_streams_using(kit.pk)
     return kit
 
 
@@ -65,7 +67,9 @@ def brand_kit_delete(*, kit: BrandKit, by: User | None) -> None:
     """Delete a kit and its files; streams using it fall back to no branding (SET_NULL)."""
     ensure_owner(kit.owner_id, by)
     files = [asset.file for asset in kit.assets.all() if asset.file]
+    users = _streams_using(kit.pk)
     kit.delete()
+    _redraw_streams_using(kit.pk, users)  # now without a kit
     # Files go only once the rows are really gone.
     transaction.on_commit(lambda: [f.storage.delete(f.name) for f in files])
 
@@ -88,19 +92,33 @@ def brand_asset_update(
             setattr(asset, field, float(value))
     asset.full_clean(exclude=["file", "uid"])
     asset.save(update_fields=["x", "y", "scale", "opacity"])
+    _redraw_streams_using(asset.kit_id)
     return asset
 
 
 @transaction.atomic
 def brand_asset_delete(*, asset: BrandAsset, by: User | None) -> None:
     ensure_owner(asset.kit.owner_id, by)
-    stored = asset.file
+    stored, kit_id = asset.file, asset.kit_id
     asset.delete()
+    _redraw_streams_using(kit_id)
     if stored:
         transaction.on_commit(lambda: stored.storage.delete(stored.name))
 
 
-# --- Asset uploads, applying kits, scene templates (engineer H) ------------------
+def _streams_using(kit_id: int) -> list[int]:
+    return list(
+        Stream.objects.filter(brand_kit_id=kit_id).exclude(status=Stream.Status.ENDED).values_list("pk", flat=True)
+    )
+
+
+def _redraw_streams_using(kit_id: int, stream_ids: list[int] | None = None) -> None:
+    """Every show that uses this kit, on air or in a studio, redraws with it: previews and program alike."""
+    for stream_id in _streams_using(kit_id) if stream_ids is None else stream_ids:
+        scene_publish(stream_id=stream_id)
+
+
+# --- Asset uploads, applying kits, scene templates ------------------
 
 
 @transaction.atomic
@@ -134,6 +152,7 @@ def brand_asset_upload(
     except Exception:
         asset.file.storage.delete(asset.file.name)
         raise
+    _redraw_streams_using(kit.pk)
     return asset
 
 
@@ -141,7 +160,10 @@ def brand_asset_upload(
 def brand_kit_apply(*, kit: BrandKit, stream: Stream, by: User | None) -> Stream:
     """Use `kit` for `stream`'s logo, background, overlays, colours and font."""
     ensure_owner(kit.owner_id, by)
-    return stream_update(stream=stream, by=by, brand_kit=kit)
+    stream = stream_update(stream=stream, by=by, brand_kit=kit)
+    # Open studios (host and guests) and the program redraw with the kit at once.
+    _redraw_streams_using(kit.pk, [stream.pk])
+    return stream
 
 
 @transaction.atomic

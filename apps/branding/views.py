@@ -32,7 +32,8 @@ INVALID = 422
 
 
 def _editable_streams(user: Any) -> Any:
-    return owned(Stream.objects.all(), user).filter(status=Stream.Status.SCHEDULED)
+    # Live shows too: a kit may be applied on air (stream_update decides what may change when).
+    return owned(Stream.objects.all(), user).exclude(status=Stream.Status.ENDED)
 
 
 def _kit_form(kit: BrandKit | None = None, data: Any = None) -> BrandKitForm:

@@ -9,14 +9,28 @@ stricter limit per (ip, email) in `apps.core.ratelimit`.
 from __future__ import annotations
 
 from django.conf import settings
+from rest_framework.request import Request
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+from apps.core import ratelimit
 
-class UserThrottle(UserRateThrottle):
+
+class _ClientAddress:
+    """Anonymous requests are counted per client address from the trusted-proxy list.
+
+    DRF's own `get_ident` trusts a raw X-Forwarded-For: any client could pick a new
+    address per request and never be throttled, or pin someone else's.
+    """
+
+    def get_ident(self, request: Request) -> str:
+        return ratelimit.client_ip(request._request)
+
+
+class UserThrottle(_ClientAddress, UserRateThrottle):
     def get_rate(self) -> str | None:
         return settings.API_RATE_USER or None
 
 
-class AnonThrottle(AnonRateThrottle):
+class AnonThrottle(_ClientAddress, AnonRateThrottle):
     def get_rate(self) -> str | None:
         return settings.API_RATE_ANON or None

@@ -8,8 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api import paginated_response, request_user
 from apps.core.ownership import get_owned_or_404
+from apps.core.rest import paginated, paginated_response, pagination_parameters, request_user
 from apps.streams.models import Stream
 
 from . import services
@@ -18,7 +18,11 @@ from .serializers import DestinationInputSerializer, DestinationOutputSerializer
 
 
 class StreamDestinationListApi(APIView):
-    @extend_schema(responses=DestinationOutputSerializer(many=True), operation_id="streams_destinations_list")
+    @extend_schema(
+        parameters=pagination_parameters(),
+        responses=paginated(DestinationOutputSerializer),
+        operation_id="streams_destinations_list",
+    )
     def get(self, request: Request, pk: int) -> Response:
         stream = get_owned_or_404(Stream.objects.all(), request.user, pk=pk)
         return paginated_response(
@@ -60,22 +64,19 @@ class DestinationDetailApi(APIView):
 class DestinationLiveApi(APIView):
     """Start (POST) or stop (DELETE) one destination's push while its stream is live.
 
-    The running show picks the command up from Redis within a fraction of a second; its
-    progress then shows in the destination's status and health.
+    The running show follows the destination's `enabled` flag within a second; its progress then
+    shows in the destination's status and health.
     """
 
     @extend_schema(request=None, responses={202: DestinationOutputSerializer}, summary="Start pushing while live")
     def post(self, request: Request, pk: int) -> Response:
-        from apps.streams.broadcast import destination_add_live  # media stack: imported only when used
-
-        destination = get_owned_or_404(StreamDestination.objects.select_related("stream"), request.user, pk=pk)
-        destination_add_live(destination=destination, by=request_user(request))
-        return Response(DestinationOutputSerializer(destination).data, status=status.HTTP_202_ACCEPTED)
+        return self._set(request, pk, on=True)
 
     @extend_schema(request=None, responses={202: DestinationOutputSerializer}, summary="Stop pushing while live")
     def delete(self, request: Request, pk: int) -> Response:
-        from apps.streams.broadcast import destination_remove_live
+        return self._set(request, pk, on=False)
 
+    def _set(self, request: Request, pk: int, *, on: bool) -> Response:
         destination = get_owned_or_404(StreamDestination.objects.select_related("stream"), request.user, pk=pk)
-        destination_remove_live(destination=destination, by=request_user(request))
+        destination = services.destination_live_set(destination=destination, by=request_user(request), on=on)
         return Response(DestinationOutputSerializer(destination).data, status=status.HTTP_202_ACCEPTED)

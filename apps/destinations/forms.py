@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
-from .models import Canvas, Platform, StreamDestination
+from .models import Canvas, Platform, StreamDestination, reject_key_in_url
 
 
 class DestinationForm(forms.Form):
@@ -50,6 +51,18 @@ class DestinationForm(forms.Form):
         if destination is None:
             # New destinations are enabled; the toggle only matters when editing.
             del self.fields["enabled"]
+
+    def clean_rtmp_url(self) -> str:
+        url: str = self.cleaned_data.get("rtmp_url", "")
+        try:
+            reject_key_in_url(url, self.data.get("stream_key", "").strip())
+        except ValidationError:
+            # The key would come straight back in the URL input: clear it.
+            data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict
+            data["rtmp_url"] = ""
+            self.data = data
+            raise
+        return url
 
     def service_kwargs(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,6 +14,45 @@ from apps.core import crypto
 
 MAX_URL_LENGTH = 1024
 MAX_KEY_LENGTH = 512
+# The platforms' ingest hosts: after their application (/live2, /rtmp, /app) comes only the stream key.
+PLATFORM_INGEST_DOMAINS = ("youtube.com", "facebook.com", "live-video.net", "twitch.tv")
+# Query parameters that carry a credential.
+_SECRET_QUERY_NAME = re.compile(r"(?i)key|token|secret|sig|auth|pass")
+# Path segments that are instance names, not keys (Wowza's default instance).
+_INSTANCE_NAMES = frozenset({"_definst_"})
+
+
+def _looks_like_key(segment: str) -> bool:
+    """A path segment shaped like a generated key: long, mixing digits, cases or separators."""
+    if len(segment) < 8 or segment.lower() in _INSTANCE_NAMES:
+        return False
+    kinds = [r"\d", r"[a-z]", r"[A-Z]", r"[-_.]"]
+    return sum(bool(re.search(kind, segment)) for kind in kinds) >= 2
+
+
+def reject_key_in_url(value: str, key: str = "") -> None:
+    """Refuse a URL that carries the stream key (in its path or query): it would be stored and shown in clear.
+
+    The message says where the key goes instead, and never repeats the key.
+    """
+    parts = urlsplit(value)
+    segments = [s for s in parts.path.split("/") if s]
+    host = (parts.hostname or "").lower()
+    on_platform = any(host == d or host.endswith("." + d) for d in PLATFORM_INGEST_DOMAINS)
+    extra = segments[1:]
+    if extra and (on_platform or _looks_like_key(extra[-1]) or (key and key in extra)):
+        raise ValidationError(
+            f"This URL seems to end with your stream key. Enter the URL up to /{segments[0]} here, and paste "
+            "the key in the Stream key field: it is stored encrypted and never shown again.",
+            code="key_in_url",
+        )
+    names = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True)]
+    if any(_SECRET_QUERY_NAME.search(name) for name in names) or (key and key in parts.query):
+        raise ValidationError(
+            "This URL carries a key or token in its query. Enter the URL without it here, and paste the key in "
+            "the Stream key field: it is stored encrypted and never shown again.",
+            code="key_in_url",
+        )
 
 
 def validate_ingest_url(value: str) -> None:
@@ -34,6 +74,7 @@ def validate_ingest_url(value: str) -> None:
         raise ValidationError("The URL has no host.")
     if port == 0:
         raise ValidationError("The URL has an invalid port.")
+    reject_key_in_url(value)
 
 
 class Platform(models.TextChoices):
@@ -72,6 +113,41 @@ class PrivacyStatus(models.TextChoices):
     PUBLIC = "public", "Public"
     UNLISTED = "unlisted", "Unlisted"
     PRIVATE = "private", "Private"
+
+
+class DestinationState(models.TextChoices):
+    """The one vocabulary for where a destination is, on every page, socket event and API answer."""
+
+    READY = "ready", "Ready"
+    CONNECTING = "connecting", "Connecting"
+    LIVE = "live", "Live"
+    RECONNECTING = "reconnecting", "Reconnecting"
+    ERROR = "error", "Error"
+    ENDED = "ended", "Ended"
+
+
+def destination_state(*, stream_status: str, status: str, health: dict[str, Any] | None) -> str:
+    """Where a destination is, from the show's status, the row's status and the pusher's last health sample.
+
+    Before the show: ready; after it: ended. During it: live while packets flow; connecting until the
+    first connection; reconnecting while the pusher retries after a failure (it never gives up while
+    the show runs, the last error is shown beside it); error when the show refused it outright (its
+    checks, the platform) or its server refused the stream key (the pusher then only asks again tens of
+    seconds apart: media/broadcast/pusher.py).
+    """
+    if stream_status == "ended":
+        return DestinationState.ENDED
+    if stream_status != "live":
+        return DestinationState.READY
+    sample = health or {}
+    pusher = sample.get("state")
+    if pusher == "live":
+        return DestinationState.LIVE
+    if pusher == "error" or (pusher == "connecting" and sample.get("reconnects")):
+        return DestinationState.RECONNECTING
+    if status == StreamDestination.Status.ERROR:
+        return DestinationState.ERROR
+    return DestinationState.CONNECTING
 
 
 class DestinationQuerySet(models.QuerySet["StreamDestination"]):
@@ -131,6 +207,15 @@ class StreamDestination(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    @property
+    def state(self) -> str:
+        """ready / connecting / live / reconnecting / error / ended (`destination_state`)."""
+        return destination_state(stream_status=self.stream.status, status=self.status, health=self.health)
+
+    @property
+    def state_label(self) -> str:
+        return str(DestinationState(self.state).label)
 
     @property
     def display_name(self) -> str:

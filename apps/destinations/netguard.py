@@ -3,7 +3,7 @@
 A destination URL is user input that the media worker will connect to. Every
 address the host resolves to must be global: loopback, RFC 1918, link-local
 (169.254.169.254 is the cloud metadata service), CGNAT, multicast, reserved,
-IPv6 ULA and the IPv4-mapped/compatible/NAT64/6to4 forms of any of those are
+IPv6 ULA and site-local (fec0::/10), and the IPv4-mapped/compatible/NAT64/6to4 forms of any of those are
 refused. This is checked when the destination is saved and again right
 before each push connects, since DNS answers can change between the two.
 """
@@ -22,6 +22,8 @@ _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 _SIXTOFOUR = ipaddress.ip_network("2002::/16")
+# Site-local (RFC 3879 deprecated it, but routers may still route it inside a site); Python counts it global.
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")
 
 
 class PrivateAddressError(ValueError):
@@ -49,7 +51,7 @@ def is_global_address(text: str) -> bool:
     except ValueError:
         return False
     if isinstance(addr, ipaddress.IPv6Address):
-        if addr in _NAT64_LOCAL:
+        if addr in _NAT64_LOCAL or addr in _SITE_LOCAL:
             return False
         inner = _embedded_ipv4(addr)
         if inner is not None:
@@ -91,7 +93,12 @@ def check_host(
     if not addresses:
         raise PrivateAddressError(f"The host {host!r} has no addresses.")
     if not allow_private:
-        bad = [a for a in addresses if not is_global_address(a)]
+        allowed = [ipaddress.ip_network(n, strict=False) for n in settings.DESTINATION_ALLOWED_NETWORKS]
+        bad = [
+            a
+            for a in addresses
+            if not is_global_address(a) and not any(ipaddress.ip_address(a) in net for net in allowed)
+        ]
         if bad:
             raise PrivateAddressError(
                 f"The host {host!r} points to a private or reserved address ({bad[0]}); destinations must be public."

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,9 +25,11 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+
+from apps.core import realtime
 
 from .models import (
     DEFAULT_INGEST_URLS,
@@ -343,6 +344,7 @@ def platform_destination_create(
             stream=type(stream).objects.select_for_update().select_related("owner").get(pk=stream.pk)
         )
         destination.save()
+        realtime.wake_show_on_commit(stream.pk)  # a live show prepares and starts it within a second
     if stream.scheduled_start and stream.scheduled_start > timezone.now():
         # Where the platform supports it the broadcast exists from now on (viewers see it coming);
         # a failure is shown on the destination and retried at go-live.
@@ -575,75 +577,3 @@ def broadcast_finish(*, stream: Any) -> None:
         finish_platform_destinations(stream=stream)
     except Exception:  # ending on the platform must not block saving the recording
         logger.exception("ending platform destinations failed", extra={"stream_id": stream.pk})
-
-
-class PlatformGoLiveWatcher:
-    """While the show runs, moves broadcasts waiting for video to live (YouTube `transition`), on its own thread.
-
-    Every `poll_seconds` it looks for connected destinations in the `created` state
-    (one query) and, when there are some, runs one `advance_platform_destinations`
-    step. Destinations added while live are picked up too. One that waits longer than
-    `give_up_seconds` (YouTube normally sees video within seconds) is marked failed
-    with an explanation, so a broken ingest does not burn API quota all show long.
-    """
-
-    POLL_SECONDS = 5.0
-    GIVE_UP_SECONDS = 15 * 60.0
-
-    def __init__(self, stream_id: int, *, poll_seconds: float | None = None, give_up_seconds: float | None = None):
-        self.stream_id = stream_id
-        self.poll_seconds = self.POLL_SECONDS if poll_seconds is None else poll_seconds
-        self.give_up_seconds = self.GIVE_UP_SECONDS if give_up_seconds is None else give_up_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._first_seen: dict[int, float] = {}
-
-    def start(self) -> PlatformGoLiveWatcher:
-        self._thread = threading.Thread(target=self._run, name=f"platform-live-{self.stream_id}", daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        try:
-            while not self._stop.wait(self.poll_seconds):
-                self.step()
-        except Exception:  # a watcher bug must not reach the show
-            logger.exception("platform go-live watcher failed", extra={"stream_id": self.stream_id})
-        finally:
-            connection.close()  # this thread's own database connection
-
-    def step(self) -> bool:
-        """One poll; True when a destination was advanced or given up on."""
-        from apps.streams.models import Stream
-
-        waiting = list(
-            StreamDestination.objects.filter(
-                stream_id=self.stream_id, enabled=True, account__isnull=False, platform_state=PlatformState.CREATED
-            ).values_list("pk", "platform")
-        )
-        now = time.monotonic()
-        expired = []
-        for pk, platform in waiting:
-            if now - self._first_seen.setdefault(pk, now) > self.give_up_seconds:
-                expired.append((pk, platform))
-        for pk, platform in expired:
-            label = client_for(platform).label
-            minutes = round(self.give_up_seconds / 60)
-            StreamDestination.objects.filter(pk=pk).update(
-                status=StreamDestination.Status.ERROR,
-                platform_state=PlatformState.FAILED,
-                last_error=(
-                    f"{label} did not receive the video within {minutes} minutes, so the broadcast was not "
-                    "started there. Check this destination's health, then remove and add it again."
-                ),
-            )
-        if len(waiting) == len(expired):
-            return bool(expired)
-        stream = Stream.objects.filter(pk=self.stream_id).first()
-        advanced = advance_platform_destinations(stream=stream) if stream is not None else []
-        return bool(advanced or expired)
-
-    def stop(self, timeout: float = 15.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)

@@ -22,8 +22,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api import paginated_response, request_user
 from apps.core.ownership import get_owned_or_404, owned
+from apps.core.rest import paginated, paginated_response, pagination_parameters, request_user
 from apps.streams.models import Stream
 
 from . import platform_services
@@ -180,7 +180,11 @@ class PlatformDestinationOutputSerializer(serializers.ModelSerializer[StreamDest
 
 
 class ConnectionListApi(APIView):
-    @extend_schema(responses=ConnectedAccountOutputSerializer(many=True), operation_id="connections_list")
+    @extend_schema(
+        parameters=pagination_parameters(),
+        responses=paginated(ConnectedAccountOutputSerializer),
+        operation_id="connections_list",
+    )
     def get(self, request: Request) -> Response:
         return paginated_response(
             queryset=owned(ConnectedAccount.objects.all(), request.user),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from .models import MAX_KEY_LENGTH, MAX_URL_LENGTH, Canvas, Platform, StreamDestination
+from .models import MAX_KEY_LENGTH, MAX_URL_LENGTH, Canvas, DestinationState, Platform, StreamDestination
 
 
 class DestinationOutputSerializer(serializers.ModelSerializer):
@@ -12,6 +12,11 @@ class DestinationOutputSerializer(serializers.ModelSerializer):
         source="masked_stream_key", read_only=True, help_text="Masked, e.g. ••••1234; the key itself never leaves."
     )
     has_stream_key = serializers.BooleanField(read_only=True)
+    state = serializers.ChoiceField(
+        choices=DestinationState.choices,
+        read_only=True,
+        help_text="ready, connecting, live, reconnecting, error or ended: the same word the studio and dashboard show.",
+    )
 
     class Meta:
         model = StreamDestination
@@ -26,6 +31,7 @@ class DestinationOutputSerializer(serializers.ModelSerializer):
             "canvas",
             "enabled",
             "status",
+            "state",
             "last_error",
             "health",
             "created_at",

@@ -16,9 +16,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.core.ownership import get_owned_or_404
+from apps.core.web import INVALID, toast, with_user_timezone
 from apps.streams.forms import add_service_errors
 from apps.streams.models import Stream
-from apps.streams.views import INVALID, toast, with_user_timezone
 
 from . import services
 from .forms import DestinationForm

@@ -38,15 +38,21 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
+from apps.core import events, metrics
+from apps.core import realtime as core_realtime
+from apps.core.ratelimit import TokenBucket
 from apps.engagement import realtime
-from apps.engagement.access import can_moderate
 from apps.streams.models import Stream
+from apps.streams.seats import can_moderate, moderator_seat_id, studio_role
 
 log = logging.getLogger(__name__)
 
 
 # At most this many waiting events go out in one comment.batch frame (bounds a frame to a few hundred KB).
 BATCH_MAX_EVENTS = 200
+# Messages a panel socket may send (pings): a burst at most, then a couple a second; a client that keeps
+# going past that many refused is closed with 4429. Frames over 64 KB are refused by the server itself.
+PINGS_PER_SECOND, PING_BURST, PING_FLOOD_LIMIT = 2.0, 10.0, 50
 
 
 def batch_payload(datas: list[bytes]) -> bytes:
@@ -229,33 +235,68 @@ class ModerationConsumer(AsyncJsonWebsocketConsumer):
     stream_id: int
     following: bool = False
     wire: _Wire | None = None
+    seat_group: str | None = None
+    refused = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.bucket = TokenBucket(rate=PINGS_PER_SECOND, capacity=PING_BURST)
 
     async def connect(self) -> None:
         self.stream_id = int(self.scope["url_route"]["kwargs"]["stream_id"])
-        code = await database_sync_to_async(self._authorise)()
+        code, guest_id = await database_sync_to_async(self._authorise)()
         if code:
             # Accept then close, so the client sees our close code instead of a failed handshake.
             await self.accept()
             await self.close(code=code)
             return
+        if guest_id is not None:
+            # A moderator's seat: revoking or removing them (or their invite expiring) ends this socket too.
+            self.seat_group = core_realtime.guest_group(self.stream_id, guest_id)
+            await self.channel_layer.group_add(self.seat_group, self.channel_name)
         self.wire = _Wire.find(self.base_send)
         await _fanout.add(self.stream_id, self)
         self.following = True
         await self.accept()
+        metrics.WEBSOCKETS_OPEN.labels("comments").inc()
+        self.counted = True
 
-    def _authorise(self) -> int:
+    def _authorise(self) -> tuple[int, int | None]:
+        """(close code or 0, the moderator's guest id: None for the host)."""
         stream = Stream.objects.filter(pk=self.stream_id).first()
         if stream is None:
-            return 4404
-        if not can_moderate(self.scope.get("user"), self.scope.get("session"), stream):
-            return 4403
-        return 0
+            return 4404, None
+        user, session = self.scope.get("user"), self.scope.get("session")
+        if not can_moderate(user, session, stream):
+            return 4403, None
+        if studio_role(user, session, stream) == "host":
+            return 0, None
+        return 0, moderator_seat_id(user, session, stream)
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted", False):
+            metrics.WEBSOCKETS_OPEN.labels("comments").dec()
+            self.counted = False
         if self.following:
             _fanout.remove(self.stream_id, self)
             self.following = False
+        if self.seat_group is not None:
+            await self.channel_layer.group_discard(self.seat_group, self.channel_name)
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        """The seat this socket sits in was revoked, removed or expired: stop listening at once."""
+        if self.following:
+            _fanout.remove(self.stream_id, self)
+            self.following = False
+        await self.send_json({"type": events.SESSION_ENDED, "reason": event.get("reason", "")})
+        await self.close(code=4410)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        # The panel only pings (keep-alive): a client sending more than a few a second is not the panel.
+        if not self.bucket.take():
+            self.refused += 1
+            if self.refused >= PING_FLOOD_LIMIT:
+                await self.close(code=4429)
+            return
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})

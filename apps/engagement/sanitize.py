@@ -5,7 +5,7 @@ in the moderation panel and burned into the program video. What we store is
 plain text that needs no further cleaning, only the usual escaping by the
 template engine:
 
-1. markup is removed (tags dropped, `<script>`/`<style>` bodies dropped, entities decoded once);
+1. markup is removed (tags dropped, `<script>`/`<style>` bodies dropped, entities decoded);
 2. characters that change how *surrounding* text renders are removed: bidi
    embeddings, overrides and isolates (U+202A..202E, U+2066..2069) and the marks
    U+200E/200F/061C that are abused to flip a name or hide a link;
@@ -15,12 +15,22 @@ template engine:
 4. combining marks are capped per base character (zalgo text);
 5. whitespace runs collapse to one space;
 6. the result is capped to a length, never cutting an emoji sequence in half.
+
+Steps 1-5 repeat until the text no longer changes (a fixed point): decoding `&amp;lt;` gives `&lt;`, removing
+an invisible character can join `<` to a letter, removing a tag can join `<` to the rest of another. Text still
+changing after MAX_PASSES was built to nest; it loses every `<` and `&`. Finally a `<` that still starts
+something a browser could read as a tag (`<` then a letter, `/`, `!` or `?`: "a <b" at the end of a comment)
+gets a space after it. So nothing with `<` followed by a letter ever comes out, and sanitizing the output
+again changes nothing (tests/engagement/test_sanitize_fixed_point.py fuzzes both with hypothesis).
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from html.parser import HTMLParser
+
+from media.scene.graphemes import TAG_RANGE, ZWJ, is_variation_selector, joins_previous
 
 DEFAULT_MAX_LENGTH = 500
 # Real scripts stack at most 3 marks on a letter after NFC (Vietnamese, Thai, Devanagari);
@@ -29,16 +39,19 @@ MAX_COMBINING_PER_BASE = 3
 # Work on at most this much input: a 1 MB "comment" must not cost 1 MB of parsing.
 MAX_INPUT_LENGTH = 20_000
 ELLIPSIS = "\u2026"
+# Passes of steps 1-5 before nested input is flattened: real text needs one or two (an entity in a
+# platform's already-escaped text); each pass is linear in the (capped) input.
+MAX_PASSES = 16
+# `<` starting a tag, an end tag, a comment/doctype or a processing instruction, for a browser.
+_TAG_START = re.compile(r"<(?=[^\W\d_]|[/!?])")
 
 BIDI_CONTROLS = frozenset(
     [chr(c) for c in range(0x202A, 0x202F)]  # LRE RLE PDF LRO RLO
     + [chr(c) for c in range(0x2066, 0x206A)]  # LRI RLI FSI PDI
     + ["\u200e", "\u200f", "\u061c"]  # LRM RLM ALM
 )
-ZWJ = "\u200d"
 ZWNJ = "\u200c"
 BLACK_FLAG = "\U0001f3f4"  # base of the subdivision flags (England, Scotland, Wales)
-TAG_RANGE = range(0xE0020, 0xE0080)
 _SKIPPED_ELEMENTS = frozenset({"script", "style", "template", "noscript", "iframe", "object", "textarea", "title"})
 
 
@@ -66,23 +79,13 @@ class _TextExtractor(HTMLParser):
 
 
 def strip_markup(text: str) -> str:
-    """Text content of `text` read as HTML. Runs until stable so `&lt;script&gt;` cannot come back as a tag."""
-    for _ in range(3):
-        if "<" not in text and "&" not in text:
-            break
-        parser = _TextExtractor()
-        parser.feed(text)
-        parser.close()
-        stripped = "".join(parser.parts)
-        if stripped == text:
-            break
-        text = stripped
-    return text
-
-
-def _is_variation_selector(ch: str) -> bool:
-    cp = ord(ch)
-    return 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF
+    """Text content of `text` read as HTML, one pass (tags dropped, entities decoded once)."""
+    if "<" not in text and "&" not in text:
+        return text
+    parser = _TextExtractor()
+    parser.feed(text)
+    parser.close()
+    return "".join(parser.parts)
 
 
 def clean_characters(text: str, *, max_combining: int = MAX_COMBINING_PER_BASE) -> str:
@@ -114,7 +117,7 @@ def clean_characters(text: str, *, max_combining: int = MAX_COMBINING_PER_BASE) 
         if category in {"Mn", "Me", "Mc"}:
             if not out:
                 continue  # a mark with nothing to sit on
-            if not _is_variation_selector(ch):
+            if not is_variation_selector(ch):
                 combining += 1
                 if combining > max_combining:
                     continue
@@ -127,17 +130,6 @@ def clean_characters(text: str, *, max_combining: int = MAX_COMBINING_PER_BASE) 
     return "".join(out)
 
 
-def _joins_previous(ch: str) -> bool:
-    """True for characters that belong to the grapheme before them."""
-    return (
-        ch == ZWJ
-        or _is_variation_selector(ch)
-        or unicodedata.category(ch) in {"Mn", "Me", "Mc", "Sk"}
-        or ord(ch) in TAG_RANGE
-        or 0x1F3FB <= ord(ch) <= 0x1F3FF  # skin tone modifiers
-    )
-
-
 def cap_length(text: str, max_length: int) -> str:
     """At most `max_length` characters, ending with … when cut, never inside an emoji or mark sequence."""
     if len(text) <= max_length:
@@ -145,17 +137,26 @@ def cap_length(text: str, max_length: int) -> str:
     cut = max_length - 1
     # Back up to a grapheme boundary: the character at `cut` must start a new grapheme,
     # and the one before it must not be a joiner waiting for a partner.
-    while cut > 0 and (_joins_previous(text[cut]) or text[cut - 1] == ZWJ):
+    while cut > 0 and (joins_previous(text[cut]) or text[cut - 1] == ZWJ):
         cut -= 1
     return text[:cut].rstrip() + ELLIPSIS
+
+
+def to_plain_text(text: str) -> str:
+    """Steps 1-5 to a fixed point, then no `<` left that could open a tag (see the module docstring)."""
+    for _ in range(MAX_PASSES):
+        cleaned = clean_characters(strip_markup(text))
+        if cleaned == text:
+            return _TAG_START.sub("< ", text)
+        text = cleaned
+    return clean_characters(text.replace("<", "").replace("&", ""))
 
 
 def sanitize_text(raw: str | None, *, max_length: int = DEFAULT_MAX_LENGTH) -> str:
     """Plain, single-line, safe text from whatever a platform sent."""
     if not raw:
         return ""
-    text = strip_markup(str(raw)[:MAX_INPUT_LENGTH])
-    text = clean_characters(text)
+    text = to_plain_text(str(raw)[:MAX_INPUT_LENGTH])
     return cap_length(text.strip(), max_length)
 
 

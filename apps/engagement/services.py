@@ -23,8 +23,6 @@ from django.utils import timezone
 
 from apps.core import crypto
 from apps.engagement import realtime
-from apps.engagement.card import DEFAULT_ACCENT, DEFAULT_PRIMARY, card_content
-from apps.engagement.card import is_visible as is_card_visible
 from apps.engagement.models import (
     MAX_AUTHOR_NAME_LENGTH,
     MAX_TEXT_LENGTH,
@@ -39,6 +37,8 @@ from apps.engagement.models import (
 from apps.engagement.moderation import WordMatcher, count_many_for_flood, decide, flood_key
 from apps.engagement.sanitize import sanitize_name, sanitize_text
 from apps.streams.models import Stream
+from media.scene.card import DEFAULT_ACCENT, DEFAULT_PRIMARY, card_content
+from media.scene.card import is_visible as is_card_visible
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ def _moderate(stream: Stream, comments: list[Comment]) -> list[bool]:
     counted = [bool(c.author_id) and not b for c, b in zip(comments, banned, strict=True)]
     counts = iter(
         count_many_for_flood(
-            realtime.redis_client(),
+            realtime.redis_client_str(),
             [flood_key(stream.pk, c.platform, c.author_id) for c, n in zip(comments, counted, strict=True) if n],
             window_seconds=options.flood_window_seconds,
         )
@@ -225,7 +225,7 @@ def _moderate(stream: Stream, comments: list[Comment]) -> list[bool]:
 
 def _uncount(stream: Stream, comment: Comment) -> None:
     # A re-delivered message must not count towards its author's flood.
-    realtime.redis_client().decr(flood_key(stream.pk, comment.platform, comment.author_id))
+    realtime.redis_client_str().decr(flood_key(stream.pk, comment.platform, comment.author_id))
 
 
 def comment_ingest(
@@ -375,6 +375,13 @@ def comment_hide(*, comment: Comment, by: Any = None) -> Comment:
     return _set_status(comment, Comment.Status.HIDDEN)
 
 
+@transaction.atomic
+def comment_delete(*, comment: Comment, by: Any = None) -> None:
+    """Delete a comment row (the admin): hidden first, so every panel and the program's card let go of it."""
+    comment = comment_hide(comment=comment, by=by)
+    Comment.objects.filter(pk=comment.pk).delete()
+
+
 def comment_hide_platform_message(*, stream: Stream, platform: str, message_id: str) -> Comment | None:
     """Hide the comment a platform's own moderators deleted (Twitch CLEARMSG); None if we never stored it."""
     comment = Comment.objects.filter(stream=stream, platform=platform, platform_message_id=message_id).first()
@@ -450,7 +457,7 @@ def comment_queue_on_screen(*, comment: Comment, by: Any = None) -> int:
     """
     if comment.status == Comment.Status.HIDDEN:
         raise ValidationError("A hidden comment cannot go on screen; approve it first.")
-    client = realtime.redis_client()
+    client = realtime.redis_client_str()
     key = realtime.card_queue_key(comment.stream_id)
     pipe = client.pipeline()
     pipe.lrem(key, 0, str(comment.pk))  # queued once at most
@@ -468,7 +475,7 @@ def card_queue_advance(*, stream: Stream, now: float | None = None) -> bool:
 
     Returns whether a comment went on screen. Queued comments hidden meanwhile are skipped.
     """
-    client = realtime.redis_client()
+    client = realtime.redis_client_str()
     key = realtime.card_queue_key(stream.pk)
     if not client.llen(key):
         return False
@@ -541,11 +548,16 @@ def _forget_blocked_words(owner_id: int) -> None:
     transaction.on_commit(again)
 
 
-def blocked_word_add(*, owner: Any, word: str) -> BlockedWord:
+def blocked_word_clean(word: str) -> str:
+    """A blocked word as moderation matches it (plain, case-folded), or ValidationError."""
     word = sanitize_name(word, max_length=64).casefold()
     if not word:
         raise ValidationError({"word": "Enter a word or phrase."})
-    blocked, _ = BlockedWord.objects.get_or_create(owner=owner, word=word)
+    return word
+
+
+def blocked_word_add(*, owner: Any, word: str) -> BlockedWord:
+    blocked, _ = BlockedWord.objects.get_or_create(owner=owner, word=blocked_word_clean(word))
     _forget_blocked_words(owner.pk)
     return blocked
 
@@ -598,3 +610,19 @@ def webhook_verify(*, stream: Stream, timestamp: str, signature: str, body: byte
     expected = webhook_signature(crypto.decrypt(options.webhook_secret_encrypted), timestamp, body)
     if not hmac.compare_digest(expected, signature or ""):
         raise ValidationError("Bad signature.")
+
+
+# What the panel's buttons and POST comments/<id>/<action>/ do, by name.
+COMMENT_ACTIONS = {
+    "approve": lambda c, by: comment_approve(comment=c, by=by),
+    "hide": lambda c, by: comment_hide(comment=c, by=by),
+    "pin": lambda c, by: comment_pin(comment=c, pinned=True, by=by),
+    "unpin": lambda c, by: comment_pin(comment=c, pinned=False, by=by),
+    "show": lambda c, by: comment_show_on_screen(comment=c, by=by),
+    "queue": lambda c, by: comment_queue_on_screen(comment=c, by=by),
+    # Whichever comment is on screen comes off (the app's button sits on the comment it shows).
+    "take-off": lambda c, by: comment_take_off_screen(stream=c.stream, by=by),
+    "ban": lambda c, by: author_ban(
+        stream=c.stream, platform=c.platform, author_id=c.author_id, author_name=c.author_name, by=by
+    ),
+}

@@ -29,6 +29,6 @@ def kick_ingest_task() -> int:
     """For beat: make sure every live show has a runner (a running one keeps its lease; the new task exits)."""
     ids = list(Stream.objects.filter(status=Stream.Status.LIVE).values_list("pk", flat=True))
     for stream_id in ids:
-        if not runner.realtime.redis_client().exists(runner.lease_key(stream_id)):
+        if not runner.realtime.redis_client_str().exists(runner.lease_key(stream_id)):
             ingest_stream_task.delay(stream_id)
     return len(ids)

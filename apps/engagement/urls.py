@@ -20,5 +20,6 @@ urlpatterns = [
 api_urlpatterns = [
     path("engagement/streams/<int:stream_id>/comments/", views.webhook, name="engagement-webhook"),
     path("streams/<int:pk>/comments/", api.StreamCommentListApi.as_view(), name="api-stream-comments"),
+    path("streams/<int:pk>/comments/off-screen/", api.CommentsOffScreenApi.as_view(), name="api-stream-comments-off"),
     path("comments/<int:pk>/<slug:action>/", api.CommentActionApi.as_view(), name="api-comment-action"),
 ]

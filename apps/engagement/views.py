@@ -1,6 +1,6 @@
 """Moderation panel (HTMX partials), studio chat, and the signed webhook for custom sources.
 
-Each view authorises through apps/engagement/access.py, calls one service, renders.
+Each view authorises through apps/streams/seats.py, calls one service, renders.
 """
 
 from __future__ import annotations
@@ -16,34 +16,15 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.engagement import realtime, selectors, services
-from apps.engagement.access import stream_for_moderation, studio_participant
-from apps.engagement.models import Comment, ModerationMode, Platform
+from apps.engagement.models import Comment, Platform
+from apps.engagement.panel import panel_context
 from apps.streams.models import Stream
+from apps.streams.seats import stream_for_moderation, studio_participant
 
 INVALID = 422
 # A custom source may send this many comments in one call.
 WEBHOOK_MAX_BATCH = 100
 WEBHOOK_MAX_BODY_BYTES = 256 * 1024
-
-
-def panel_context(request: HttpRequest, stream: Stream) -> dict[str, Any]:
-    """What templates/engagement/_panel.html needs (the studio and guest pages include it too)."""
-    platform = request.GET.get("platform", "")
-    status = request.GET.get("status", "")
-    options = services.engagement_settings_for(stream)
-    comments = selectors.panel_comments(stream=stream, platform=platform, status=status)
-    selectors.mark_on_screen(stream=stream, comments=comments, auto_hide_seconds=options.card_auto_hide_seconds)
-    return {
-        "stream": stream,
-        "comments": comments,
-        "pending_count": selectors.pending_count(stream=stream),
-        "platforms": Platform.choices,
-        "statuses": Comment.Status.choices,
-        "current_platform": platform,
-        "current_status": status,
-        "settings": options,
-        "modes": ModerationMode.choices,
-    }
 
 
 @require_GET
@@ -90,27 +71,14 @@ def _row(request: HttpRequest, comment: Comment, error: str = "") -> HttpRespons
     return render(request, "engagement/_comment_row.html", context, status=INVALID if error else 200)
 
 
-ACTIONS = {
-    "approve": lambda c, by: services.comment_approve(comment=c, by=by),
-    "hide": lambda c, by: services.comment_hide(comment=c, by=by),
-    "pin": lambda c, by: services.comment_pin(comment=c, pinned=True, by=by),
-    "unpin": lambda c, by: services.comment_pin(comment=c, pinned=False, by=by),
-    "show": lambda c, by: services.comment_show_on_screen(comment=c, by=by),
-    "queue": lambda c, by: services.comment_queue_on_screen(comment=c, by=by),
-    "ban": lambda c, by: services.author_ban(
-        stream=c.stream, platform=c.platform, author_id=c.author_id, author_name=c.author_name, by=by
-    ),
-}
-
-
 @require_POST
 def comment_action(request: HttpRequest, stream_id: int, comment_id: int, action: str) -> HttpResponse:
     stream = stream_for_moderation(request, stream_id)
     comment = get_object_or_404(Comment.objects.select_related("stream"), pk=comment_id, stream=stream)
-    if action not in ACTIONS:
+    if action not in services.COMMENT_ACTIONS:
         return HttpResponse(status=404)
     try:
-        ACTIONS[action](comment, request.user)
+        services.COMMENT_ACTIONS[action](comment, request.user)
     except ValidationError as exc:
         return _row(request, comment, error=" ".join(exc.messages))
     return _row(request, comment)

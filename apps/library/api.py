@@ -13,14 +13,12 @@ Upload protocol:
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,18 +28,59 @@ from apps.branding import services as branding_services
 from apps.branding.models import BrandAsset, BrandKit
 from apps.branding.serializers import BrandAssetOutputSerializer
 from apps.core import ratelimit
-from apps.core.api import paginated_response, request_user
 from apps.core.ownership import get_owned_or_404, owned
+from apps.core.rest import errors, paginated, paginated_response, pagination_parameters, request_user
+from apps.core.serializers import OwnedPrimaryKeyRelatedField
 from apps.streams.models import Stream
 
 from . import services
-from .files import serve_user_file
+from .files import serve_user_file, serves_file
 from .models import MediaClip, UploadSession
 from .quota import storage_usage
+from .upload_protocol import (
+    CHUNK_CONTENT_TYPE,
+    UploadOutputSerializer,
+    _errors,
+    _is_quota,
+    _with_offset,
+    receive_chunk,
+)
+
+# The resume point travels in headers (tus): on the chunk sent, and on every answer about the upload.
+_UPLOAD_ANSWERS = [200, 400, 409, 410, 413, 415]
+UPLOAD_OFFSET_SENT = OpenApiParameter(
+    "Upload-Offset",
+    {"type": "integer", "minimum": 0},
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="Where this chunk starts: the upload's current offset.",
+)
+UPLOAD_LENGTH_SENT = OpenApiParameter(
+    "Upload-Length",
+    {"type": "integer", "minimum": 1},
+    location=OpenApiParameter.HEADER,
+    description="The whole file's size, when it was not known at creation.",
+)
 
 
-def _errors(exc: ValidationError) -> dict[str, Any]:
-    return exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+def upload_headers(codes: list[int]) -> list[OpenApiParameter]:
+    return [
+        OpenApiParameter(
+            "Upload-Offset",
+            {"type": "integer", "minimum": 0},
+            location=OpenApiParameter.HEADER,
+            required=True,
+            response=codes,
+            description="Bytes received so far: where the next chunk starts.",
+        ),
+        OpenApiParameter(
+            "Upload-Length",
+            {"type": "integer", "minimum": 1},
+            location=OpenApiParameter.HEADER,
+            response=codes,
+            description="The whole file's size, once known.",
+        ),
+    ]
 
 
 class UploadCreateInputSerializer(serializers.Serializer):
@@ -49,71 +88,38 @@ class UploadCreateInputSerializer(serializers.Serializer):
     size = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     filename = serializers.CharField(max_length=255, required=False, allow_blank=True)
     title = serializers.CharField(max_length=140, required=False, allow_blank=True)
-    stream = serializers.IntegerField(required=False, allow_null=True)
-
-
-class UploadOutputSerializer(serializers.ModelSerializer):
-    offset = serializers.IntegerField(source="received_bytes")
-    size = serializers.IntegerField(source="total_bytes", allow_null=True)
-    chunk_size = serializers.IntegerField(source="chunk_bytes")
-
-    class Meta:
-        model = UploadSession
-        fields = ["id", "purpose", "status", "offset", "size", "chunk_size", "clip", "recording", "stream"]
-        read_only_fields = fields
-
-
-def _with_offset(response: HttpResponse, session: UploadSession) -> HttpResponse:
-    response["Upload-Offset"] = str(session.received_bytes)
-    if session.total_bytes is not None:
-        response["Upload-Length"] = str(session.total_bytes)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def receive_chunk(
-    request: HttpRequest, session: UploadSession, *, by: Any
-) -> tuple[int, dict[str, Any], UploadSession]:
-    """One PATCH of the upload protocol, for the API and the guest views alike: (status, body, session)."""
-    try:
-        offset = int(request.headers.get("Upload-Offset", ""))
-        length_header = request.headers.get("Upload-Length")
-        declared = int(length_header) if length_header else None
-    except ValueError:
-        return 400, {"offset": ["Send the chunk's offset in the Upload-Offset header."]}, session
-    limit = session.chunk_bytes
-    # Read from the socket ourselves: DATA_UPLOAD_MAX_MEMORY_SIZE guards request.body, not this.
-    data = request.read(limit + 1)
-    if len(data) > limit:
-        return 413, {"chunk": [f"Chunks may be at most {limit} bytes."]}, session
-    try:
-        session = services.upload_append(session=session, by=by, offset=offset, data=data, declared_total=declared)
-    except services.NotVideo as exc:
-        return status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, _errors(exc), session
-    except services.UploadRefused as exc:
-        session.refresh_from_db()
-        code: int = status.HTTP_409_CONFLICT if _has_code(exc, "offset") else status.HTTP_400_BAD_REQUEST
-        if _has_code(exc, "inactive"):
-            code = status.HTTP_410_GONE
-        return code, _errors(exc), session
-    except ValidationError as exc:
-        refused = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE if _is_quota(exc) else status.HTTP_400_BAD_REQUEST
-        return refused, _errors(exc), session
-    return 200, dict(UploadOutputSerializer(session).data), session
+    stream = OwnedPrimaryKeyRelatedField(
+        queryset=Stream.objects.all(), required=False, allow_null=True, help_text="A recording of this stream."
+    )
 
 
 class UploadListApi(APIView):
-    @extend_schema(request=UploadCreateInputSerializer, responses={201: UploadOutputSerializer})
+    @extend_schema(
+        request=UploadCreateInputSerializer,
+        responses={
+            201: UploadOutputSerializer,
+            **errors(fields=True, e413="The file would not fit in your storage."),
+        },
+        parameters=[
+            *upload_headers([201]),
+            OpenApiParameter(
+                "Location",
+                str,
+                location=OpenApiParameter.HEADER,
+                response=[201],
+                required=True,
+                description="The upload's URL, where its chunks go.",
+            ),
+        ],
+    )
     def post(self, request: Request) -> Response:
         user = request_user(request)
         if not ratelimit.hit(f"uploads:{user.pk}", limit=services.UPLOADS_PER_HOUR, window=3600):
-            return Response({"detail": "Too many uploads started; try again later."}, status=429)
-        serializer = UploadCreateInputSerializer(data=request.data)
+            raise exceptions.Throttled(wait=ratelimit.retry_after(3600), detail="Too many uploads started.")
+        serializer = UploadCreateInputSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        stream = None
-        if data.get("stream"):
-            stream = get_owned_or_404(Stream.objects.all(), user, pk=data["stream"])
+        stream = data.get("stream")
         try:
             session = services.upload_create(
                 owner=user,
@@ -132,29 +138,40 @@ class UploadListApi(APIView):
         return _with_offset(response, session)  # type: ignore[return-value]
 
 
-def _codes(exc: ValidationError) -> set[str | None]:
-    if hasattr(exc, "error_dict"):
-        return {e.code for errors in exc.error_dict.values() for e in errors}
-    return {e.code for e in exc.error_list}
-
-
-def _is_quota(exc: ValidationError) -> bool:
-    return bool(_codes(exc) & {"quota", "too_large"})
-
-
 class UploadDetailApi(APIView):
     def _session(self, request: Request, pk: str) -> UploadSession:
         return get_owned_or_404(UploadSession.objects.all(), request.user, pk=pk)
 
-    @extend_schema(responses=UploadOutputSerializer)
+    @extend_schema(responses=UploadOutputSerializer, parameters=upload_headers([200]))
     def get(self, request: Request, pk: str) -> Response:
         session = self._session(request, pk)
         return _with_offset(Response(UploadOutputSerializer(session).data), session)  # type: ignore[return-value]
 
+    @extend_schema(
+        responses={200: OpenApiResponse(description="The resume point, in headers only.")},
+        parameters=upload_headers([200]),
+        operation_id="uploads_offset",
+        summary="Where to resume: the Upload-Offset header",
+    )
     def head(self, request: Request, pk: str) -> HttpResponse:
         return _with_offset(HttpResponse(status=200), self._session(request, pk))
 
-    @extend_schema(request={"application/offset+octet-stream": OpenApiTypes.BINARY}, responses=UploadOutputSerializer)
+    @extend_schema(
+        request={CHUNK_CONTENT_TYPE: OpenApiTypes.BINARY},
+        responses={
+            200: UploadOutputSerializer,
+            **errors(
+                fields=True,
+                e400="The Upload-Offset or Upload-Length header is missing or malformed, or the upload was refused.",
+                e409="The chunk does not start at the upload's offset: resume from the Upload-Offset answered.",
+                e410="The upload is finished or was dropped.",
+                e413="The chunk is larger than chunk_size, or the file would not fit in your storage.",
+                e415=f"The body is not {CHUNK_CONTENT_TYPE}, or the file is not a video.",
+            ),
+        },
+        parameters=[UPLOAD_OFFSET_SENT, UPLOAD_LENGTH_SENT, *upload_headers(_UPLOAD_ANSWERS)],
+        summary="Send the next chunk",
+    )
     def patch(self, request: Request, pk: str) -> Response:
         session = self._session(request, pk)
         code, body, session = receive_chunk(request._request, session, by=request_user(request))
@@ -164,10 +181,6 @@ class UploadDetailApi(APIView):
     def delete(self, request: Request, pk: str) -> Response:
         services.upload_abort(session=self._session(request, pk), by=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def _has_code(exc: ValidationError, code: str) -> bool:
-    return code in _codes(exc)
 
 
 class ClipOutputSerializer(serializers.ModelSerializer):
@@ -191,7 +204,9 @@ class ClipOutputSerializer(serializers.ModelSerializer):
 
 
 class ClipListApi(APIView):
-    @extend_schema(responses=ClipOutputSerializer(many=True), operation_id="clips_list")
+    @extend_schema(
+        parameters=pagination_parameters(), responses=paginated(ClipOutputSerializer), operation_id="clips_list"
+    )
     def get(self, request: Request) -> Response:
         clips = owned(MediaClip.objects.all(), request.user)
         return paginated_response(queryset=clips, serializer_class=ClipOutputSerializer, request=request, view=self)
@@ -210,14 +225,23 @@ class ClipDetailApi(APIView):
 
 
 class ClipFileApi(APIView):
-    @extend_schema(responses={(200, "video/mp4"): OpenApiTypes.BINARY}, summary="The clip's mezzanine")
+    @serves_file("video/mp4", summary="The clip's mezzanine")
     def get(self, request: Request, pk: int) -> HttpResponse:
         clip = get_owned_or_404(MediaClip.objects.all(), request.user, pk=pk)
         return serve_user_file(request, clip.mezzanine, filename=f"{clip.title}.mp4")
 
 
+class StorageUsageSerializer(serializers.Serializer):
+    used = serializers.IntegerField(help_text="Bytes used by clips, recordings and brand images.")
+    limit = serializers.IntegerField(help_text="Bytes the plan allows.")
+    percent = serializers.IntegerField(min_value=0, max_value=100)
+    used_label = serializers.CharField(help_text="`used` for people: 1.2 GB.")
+    limit_label = serializers.CharField()
+    tier = serializers.CharField(help_text="The plan's name.")
+
+
 class StorageUsageApi(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="storage_usage")
+    @extend_schema(responses=StorageUsageSerializer, operation_id="storage_usage")
     def get(self, request: Request) -> Response:
         return Response(storage_usage(request.user))
 
@@ -230,12 +254,18 @@ class BrandAssetUploadInputSerializer(serializers.Serializer):
 class BrandAssetUploadApi(APIView):
     parser_classes = [MultiPartParser]
 
-    @extend_schema(request=BrandAssetUploadInputSerializer, responses={201: BrandAssetOutputSerializer})
+    @extend_schema(
+        request=BrandAssetUploadInputSerializer,
+        responses={
+            201: BrandAssetOutputSerializer,
+            **errors(fields=True, e413="The image is too large, or would not fit in your storage."),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         kit = get_owned_or_404(BrandKit.objects.all(), request.user, pk=pk)
         user = request_user(request)
         if not ratelimit.hit(f"uploads:{user.pk}", limit=services.UPLOADS_PER_HOUR, window=3600):
-            return Response({"detail": "Too many uploads; try again later."}, status=429)
+            raise exceptions.Throttled(wait=ratelimit.retry_after(3600), detail="Too many uploads.")
         serializer = BrandAssetUploadInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         upload = serializer.validated_data["file"]

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import IO, cast
+from typing import IO, Any, cast
 
 from django.conf import settings
 from django.db.models.fields.files import FieldFile
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils.http import content_disposition_header
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
 from .storage import content_type_for
 
@@ -123,3 +125,43 @@ def serve_user_file(request: HttpRequest, stored: FieldFile, *, filename: str, i
 
 def wants_download(request: HttpRequest) -> bool:
     return request.GET.get("download") == "1"
+
+
+def serves_file(*content_types: str, summary: str) -> Any:
+    """`extend_schema` for a view that answers with `serve_user_file`: every answer it can give, exactly."""
+    answers: dict[Any, Any] = {}
+    for content_type in content_types:
+        answers[(200, content_type)] = OpenApiTypes.BINARY
+        answers[(206, content_type)] = OpenApiTypes.BINARY
+    answers[302] = OpenApiResponse(description="S3 storage: a pre-signed URL valid for a few minutes, in Location.")
+    answers[416] = OpenApiResponse(
+        description="The Range asked for is outside the file (Content-Range gives its size)."
+    )
+    headers = [
+        OpenApiParameter(
+            "Range",
+            str,
+            location=OpenApiParameter.HEADER,
+            description="One byte range, `bytes=start-end`, `bytes=start-` or `bytes=-suffix` (players seek).",
+        ),
+        OpenApiParameter(
+            "Content-Range",
+            str,
+            location=OpenApiParameter.HEADER,
+            response=[206, 416],
+            required=True,
+            description="`bytes start-end/size`; `bytes */size` on 416.",
+        ),
+        OpenApiParameter(
+            "Content-Disposition", str, location=OpenApiParameter.HEADER, response=[200, 206], required=True
+        ),
+        OpenApiParameter(
+            "Location",
+            str,
+            location=OpenApiParameter.HEADER,
+            response=[302],
+            required=True,
+            description="Where the file is.",
+        ),
+    ]
+    return extend_schema(responses=answers, parameters=headers, summary=summary)

@@ -1,7 +1,7 @@
 """Local recordings uploaded by studio guests, who have no account.
 
 A guest is known by the seat their invite link put in the session (as in the
-studio websocket and apps/engagement/access.py). They may open an upload for
+studio websocket and apps/streams/seats.py). They may open an upload for
 their own stream and send chunks to the uploads they opened, nothing else. The
 bytes count against the host's storage. These are plain Django views so the
 CSRF middleware checks every write (DRF skips CSRF for anonymous requests).
@@ -17,27 +17,16 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from apps.streams.models import Guest, Stream
+from apps.core import ratelimit
+from apps.streams.models import Stream
+from apps.streams.seats import seat_guest as guest_seat
 
 from . import services
-from .api import UploadOutputSerializer, _errors, _is_quota, _with_offset, receive_chunk
 from .models import UploadSession
+from .upload_protocol import UploadOutputSerializer, _errors, _is_quota, _with_offset, receive_chunk
 
-# The session key apps/streams/studio_views.py stores guest seats under ({stream_id: guest_id}).
-SESSION_GUESTS_KEY = "studio_guests"
-
-
-def guest_seat(request: HttpRequest, stream_id: int) -> Guest | None:
-    """The joined, usable guest this browser sits in for `stream_id`, if any."""
-    seat = (request.session.get(SESSION_GUESTS_KEY) or {}).get(str(stream_id))
-    if seat is None:
-        return None
-    return (
-        Guest.objects.usable()
-        .select_related("stream__owner")
-        .filter(pk=seat, stream_id=stream_id, joined_at__isnull=False)
-        .first()
-    )
+# Uploads a guest may start per hour: one per time on stage, with room for reconnects; not a flood of sessions.
+GUEST_UPLOADS_PER_HOUR = 30
 
 
 def _body(session: UploadSession, **extra: Any) -> dict[str, Any]:
@@ -49,6 +38,10 @@ def guest_upload_create(request: HttpRequest, stream_id: int) -> HttpResponse:
     guest = guest_seat(request, stream_id)
     if guest is None or guest.stream.status == Stream.Status.ENDED:
         raise Http404("Not a guest of this stream.")
+    if not ratelimit.hit(f"guest-uploads:{guest.pk}", GUEST_UPLOADS_PER_HOUR, 3600):
+        response = JsonResponse({"detail": ["Too many uploads started; try again later."]}, status=429)
+        response["Retry-After"] = str(ratelimit.retry_after(3600))
+        return response
     try:
         payload = json.loads(request.body or b"{}")
         filename = str(payload.get("filename", ""))[:255]

@@ -26,6 +26,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from apps.core.probe import ffprobe_command
+
 # What the demuxer reports for the containers we force.
 ALLOWED_FORMAT_NAMES = frozenset({"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"})
 # ISO-BMFF top-level boxes a real file may start with.
@@ -60,10 +62,7 @@ def not_video_message() -> str:
 
 
 def probe_command(path: Path, demuxer: str) -> list[str]:
-    cmd = [settings.FFPROBE_BIN, "-v", "error", "-hide_banner"]
-    cmd += input_options(demuxer)
-    cmd += ["-show_format", "-show_streams", "-of", "json", "-i", f"file:{path}"]
-    return cmd
+    return ffprobe_command(path, input_options=input_options(demuxer))
 
 
 def input_options(demuxer: str) -> list[str]:

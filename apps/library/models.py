@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 def clip_path(instance: MediaClip, filename: str) -> str:
@@ -72,6 +73,17 @@ class MediaClip(models.Model):
     @property
     def progress_percent(self) -> int:
         return round(max(0.0, min(1.0, self.progress)) * 100)
+
+    @property
+    def eta_seconds(self) -> int | None:
+        """Seconds of processing left, from the pace so far (None until there is a pace to go by).
+
+        Processing started at `updated_at` (the claim sets it; progress updates leave it alone).
+        """
+        if self.status != self.Status.PROCESSING or self.progress < 0.05:
+            return None
+        elapsed = (timezone.now() - self.updated_at).total_seconds()
+        return max(1, round(elapsed * (1 - self.progress) / self.progress))
 
 
 class UploadSessionQuerySet(models.QuerySet["UploadSession"]):

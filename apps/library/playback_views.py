@@ -10,10 +10,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from apps.streams.models import Stream
-from apps.streams.playback import active_playback
+from apps.streams.seats import seat_guest as guest_seat
+from apps.studio.playback import active_playback
 
 from .files import serve_user_file
-from .guest_views import guest_seat
 from .models import MediaClip
 
 

@@ -1,11 +1,21 @@
-"""Storage quota: recordings + library clips + brand assets + uploads in flight, per tier."""
+"""Storage quota: recordings + library clips + brand assets + uploads in flight, per tier.
+
+An upload in flight holds what it declared (its total size) from the moment it starts, or what it has
+received when that is more (a recording still growing declares its size only with its last chunk).
+
+`quota_check` locks the owner's row first, inside the caller's transaction, and the caller writes before
+it commits: two uploads of one owner (on two web processes, say) check and write one after the other,
+so they cannot both fit into the same free space.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Sum
+from django.db import transaction
+from django.db.models import F, Sum, Value
+from django.db.models.functions import Coalesce, Greatest
 
 from apps.accounts.tiers import Tier, limits_for
 
@@ -15,7 +25,6 @@ def _sum(queryset: Any, field: str) -> int:
 
 
 def storage_used(user: Any) -> int:
-    from apps.branding.models import BrandAsset
     from apps.recordings.models import Recording
 
     from .models import MediaClip, UploadSession
@@ -23,9 +32,15 @@ def storage_used(user: Any) -> int:
     return (
         _sum(Recording.objects.owned_by(user), "size_bytes")
         + _sum(MediaClip.objects.owned_by(user), "size_bytes")
-        + _sum(BrandAsset.objects.owned_by(user), "size_bytes")
-        # Bytes already received for unfinished uploads hold disk space too.
-        + _sum(UploadSession.objects.owned_by(user).active(), "received_bytes")
+        # Brand images, through the owner's kits (branding builds on the library, not the other way round).
+        + _sum(user.brand_kits.all(), "assets__size_bytes")
+        # Unfinished uploads hold what they declared, or what they received when that is more.
+        + int(
+            UploadSession.objects.owned_by(user)
+            .active()
+            .aggregate(total=Sum(Greatest(Coalesce(F("total_bytes"), Value(0)), F("received_bytes"))))["total"]
+            or 0
+        )
     )
 
 
@@ -51,8 +66,18 @@ def storage_usage(user: Any) -> dict[str, Any]:
     }
 
 
+def lock_owner(user: Any) -> None:
+    """Take the owner's row lock until the current transaction ends (quota checks take turns per owner)."""
+    from apps.accounts.models import User
+
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("quota checks run inside the transaction that writes what they allowed")
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+
+
 def quota_check(user: Any, *, adding: int, field: str = "file") -> None:
-    """Refuse `adding` more bytes if they do not fit the owner's plan."""
+    """Refuse `adding` more bytes if they do not fit the owner's plan (the owner stays locked: see above)."""
+    lock_owner(user)
     usage = storage_usage(user)
     if usage["used"] + adding > usage["limit"]:
         raise ValidationError(

@@ -29,8 +29,9 @@ from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.core import events, realtime
 from apps.core.ownership import ensure_owner
-from apps.recordings.models import Recording
+from apps.recordings.services import participant_recording_create
 from apps.streams.models import Guest, Stream
 
 from . import media
@@ -119,7 +120,8 @@ def upload_create(
                 )
             }
         )
-    quota_check(owner, adding=size or 0, field="size")
+    # A declared size is held from now on (quota.storage_used); an unsized recording must fit its first chunk.
+    quota_check(owner, adding=size if size is not None else chunk_size(), field="size")
 
     session = UploadSession(
         owner=owner,
@@ -215,7 +217,11 @@ def _append(*, session: UploadSession, offset: int, data: bytes, declared_total:
         wanted = RECORDING_CONTAINERS.get(session.storage_name.rsplit(".", 1)[-1])
         if demuxer is None or (session.purpose == UploadSession.Purpose.PARTICIPANT and demuxer != wanted):
             raise NotVideo({"file": ValidationError(media.not_video_message(), code="not_video")})
-    quota_check(session.owner, adding=len(data))
+    # Only what goes past what the session already holds (its declared size, or what it received) is new.
+    held = max(session.total_bytes or 0, session.received_bytes)
+    quota_check(
+        session.owner, adding=max(0, max(declared_total or session.total_bytes or 0, offset + len(data)) - held)
+    )
 
     if settings.STORAGE == "s3":
         part = offset // session.chunk_bytes + 1
@@ -276,20 +282,9 @@ def _assemble(session: UploadSession) -> None:
         transaction.on_commit(lambda: process_clip.delay(clip.pk))
     else:
         assert session.stream is not None
-        ext = name.rsplit(".", 1)[-1]
-        recording = Recording(
-            stream=session.stream,
-            kind=Recording.Kind.PARTICIPANT,
-            title=session.title,
-            size_bytes=total,
-            format=Recording.Format.WEBM if ext == "webm" else Recording.Format.MP4,
+        session.recording = participant_recording_create(
+            stream=session.stream, title=session.title, storage_name=name, size_bytes=total
         )
-        recording.file.name = name
-        recording.save()
-        session.recording = recording
-        from apps.recordings.tasks import finalize_participant_recording
-
-        transaction.on_commit(lambda: finalize_participant_recording.delay(recording.pk))
     session.save()
 
 
@@ -341,6 +336,11 @@ def _duration_label(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min {int(seconds % 60)} s"
 
 
+def _library_changed(owner_id: int, **what: Any) -> None:
+    """Tell the owner's open studios that their library changed (the Media panel reloads its list)."""
+    realtime.publish_on_commit(realtime.owner_group(owner_id), events.LIBRARY_CHANGED, library=what)
+
+
 def _fail_clip(clip: MediaClip, message: str) -> None:
     """Keep the row (so the creator sees why) but no bytes of the refused file."""
     for field in (clip.original, clip.mezzanine, clip.thumbnail):
@@ -359,8 +359,9 @@ def clip_process(*, clip_id: int) -> bool:
     3. Transcode to the mezzanine, writing progress to the row.
     4. Check the mezzanine decodes, thumbnail it, store both, drop the original.
     """
+    # updated_at marks when processing started (progress updates leave it alone): the page's time-left estimate.
     claimed = MediaClip.objects.filter(pk=clip_id, status=MediaClip.Status.PENDING).update(
-        status=MediaClip.Status.PROCESSING, progress=0.0, error=""
+        status=MediaClip.Status.PROCESSING, progress=0.0, error="", updated_at=timezone.now()
     )
     if not claimed:
         return False
@@ -420,6 +421,7 @@ def clip_process(*, clip_id: int) -> bool:
     clip.status = MediaClip.Status.READY
     clip.progress = 1.0
     clip.save()
+    _library_changed(clip.owner_id, clip=clip.pk, status=clip.status)
     return True
 
 
@@ -432,6 +434,7 @@ def clip_rename(*, clip: MediaClip, by: User | None, title: str) -> MediaClip:
     clip.title = title
     clip.full_clean(exclude=["original", "mezzanine", "thumbnail", "uid"])
     clip.save(update_fields=["title", "updated_at"])
+    _library_changed(clip.owner_id, clip=clip.pk)
     return clip
 
 
@@ -439,50 +442,10 @@ def clip_rename(*, clip: MediaClip, by: User | None, title: str) -> MediaClip:
 def clip_delete(*, clip: MediaClip, by: User | None) -> None:
     ensure_owner(clip.owner_id, by)
     files = [f for f in (clip.original, clip.mezzanine, clip.thumbnail) if f]
+    owner_id, clip_id = clip.owner_id, clip.pk
     clip.delete()
+    _library_changed(owner_id, clip=clip_id, deleted=True)
     transaction.on_commit(lambda: [f.storage.delete(f.name) for f in files])
-
-
-def participant_recording_finalize(*, recording_id: int) -> bool:
-    """Give a browser recording a duration and a seek index (remux, no re-encode), and fill its facts.
-
-    MediaRecorder writes WebM without a duration or cues; players then cannot seek.
-    """
-    recording = Recording.objects.filter(pk=recording_id, kind=Recording.Kind.PARTICIPANT).first()
-    if recording is None or not recording.file:
-        return False
-    try:
-        with local_copy(recording.file) as source, tempfile.TemporaryDirectory(prefix="rec-") as work:
-            info = media.probe(source)
-            target = Path(work) / f"remux{os.path.splitext(recording.file.name)[1]}"
-            done = media.subprocess.run(
-                media.remux_command(source, target, info),
-                capture_output=True,
-                timeout=max(600.0, info.duration),
-                check=False,
-                stdin=media.subprocess.DEVNULL,
-            )
-            if done.returncode != 0:
-                raise media.MediaError("The recording could not be rewritten.")
-            fixed = media.probe(target)
-            name = recording.file.name
-            storage = recording.file.storage
-            storage.delete(name)
-            with open(target, "rb") as handle:
-                saved = storage.save(name, File(handle))
-    except media.MediaError as exc:
-        # The upload stays as sent: better an unseekable file than none.
-        logger.warning("participant recording not finalised", extra={"recording_id": recording_id, "reason": str(exc)})
-        return False
-    Recording.objects.filter(pk=recording_id).update(
-        file=saved,
-        size_bytes=storage.size(saved),
-        duration_seconds=fixed.duration,
-        width=fixed.width,
-        height=fixed.height,
-        bitrate_kbps=fixed.bit_rate // 1000,
-    )
-    return True
 
 
 def upload_sweep_stale(*, idle: timedelta = STALE_UPLOAD) -> int:
@@ -532,6 +495,7 @@ def playlist_create(*, owner: User, name: str, clip_ids: list[int]) -> Playlist:
         raise ValidationError({"clips": "Choose at least one clip."})
     playlist.save()
     _set_items(playlist, clips)
+    _library_changed(owner.pk, playlist=playlist.pk)
     return playlist
 
 
@@ -542,10 +506,13 @@ def playlist_set_clips(*, playlist: Playlist, by: User | None, clip_ids: list[in
     playlist = Playlist.objects.select_for_update().select_related("owner").get(pk=playlist.pk)
     _set_items(playlist, _playlist_clips(playlist.owner, clip_ids))
     playlist.save(update_fields=["updated_at"])
+    _library_changed(playlist.owner_id, playlist=playlist.pk)
     return playlist
 
 
 @transaction.atomic
 def playlist_delete(*, playlist: Playlist, by: User | None) -> None:
     ensure_owner(playlist.owner_id, by)
+    owner_id, playlist_id = playlist.owner_id, playlist.pk
     playlist.delete()
+    _library_changed(owner_id, playlist=playlist_id, deleted=True)

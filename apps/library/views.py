@@ -38,7 +38,11 @@ def clip_list(request: HttpRequest) -> HttpResponse:
 def clip_row(request: HttpRequest, pk: int) -> HttpResponse:
     """The row alone: polled by the page while the clip is processing (progress bar)."""
     clip = get_owned_or_404(MediaClip.objects.all(), request.user, pk=pk)
-    return render(request, "library/_clip_row.html", {"clip": clip})
+    response = render(request, "library/_clip_row.html", {"clip": clip})
+    if clip.is_ready:
+        # The Playlists section offers the clip as soon as it can be played, without a reload.
+        response["HX-Trigger"] = "clip-ready"
+    return response
 
 
 @require_GET

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api import paginated_response, request_user
 from apps.core.ownership import get_owned_or_404, owned
-from apps.library.files import serve_user_file
+from apps.core.rest import paginated, paginated_response, pagination_parameters, request_user
+from apps.library.files import serve_user_file, serves_file
 
 from . import services
 from .models import Recording
@@ -21,8 +20,11 @@ from .serializers import RecordingOutputSerializer, RecordingRenameInputSerializ
 
 class RecordingListApi(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("stream", int, description="Only this stream's recordings")],
-        responses=RecordingOutputSerializer(many=True),
+        parameters=[
+            *pagination_parameters(),
+            OpenApiParameter("stream", int, description="Only this stream's recordings"),
+        ],
+        responses=paginated(RecordingOutputSerializer),
         operation_id="recordings_list",
     )
     def get(self, request: Request) -> Response:
@@ -59,7 +61,7 @@ class RecordingDetailApi(APIView):
 
 
 class RecordingFileApi(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}, summary="Download the file")
+    @serves_file("video/mp4", "video/webm", summary="Download the file")
     def get(self, request: Request, pk: int) -> HttpResponse:
         recording = get_owned_or_404(Recording.objects.select_related("stream"), request.user, pk=pk)
         name = recording.file.name.rsplit("/", 1)[-1]

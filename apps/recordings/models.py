@@ -33,6 +33,9 @@ class Recording(models.Model):
     height = models.PositiveIntegerField(default=0)
     format = models.CharField(max_length=8, choices=Format.choices, default=Format.MP4)
     bitrate_kbps = models.PositiveIntegerField(default=0)
+    # A show's program can come in parts: a crash, a hand-over to another media worker or a step down to other
+    # encoder settings starts a new file. Parts of one show are numbered in order and listed together.
+    segment = models.PositiveSmallIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = RecordingQuerySet.as_manager()

@@ -24,6 +24,7 @@ class RecordingOutputSerializer(serializers.ModelSerializer):
             "resolution",
             "format",
             "bitrate_kbps",
+            "segment",
             "created_at",
         ]
         read_only_fields = fields

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from apps.library.services import participant_recording_finalize
+from .services import participant_recording_finalize
 
 
 @shared_task(name="recordings.finalize_participant", time_limit=3600, soft_time_limit=3500)

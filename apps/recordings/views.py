@@ -29,9 +29,9 @@ def download_name(recording: Recording) -> str:
 @require_GET
 @login_required
 def recording_list(request: HttpRequest) -> HttpResponse:
-    # Per show: the program first ("program" > "participant"), then one local file per person.
+    # Per show: the program first ("program" > "participant"), its parts in order, then one local file per person.
     recordings = owned(Recording.objects.select_related("stream"), request.user).order_by(
-        "-stream__created_at", "stream_id", "-kind", "-created_at"
+        "-stream__created_at", "stream_id", "-kind", "segment", "-created_at"
     )
     shows = [(stream, list(items)) for stream, items in groupby(recordings, key=lambda r: r.stream)]
     return render(request, "recordings/recording_list.html", {"shows": shows, "usage": storage_usage(request.user)})

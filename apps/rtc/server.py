@@ -1,8 +1,9 @@
 """Start the LiveKit SFU with our config: `python -m apps.rtc.server`.
 
 1. Read docker/livekit.yaml (the one config we ship).
-2. Fill in the ports (from LIVEKIT_URL, or arguments in tests) and the webhook
-   URL (SITE_URL + /rtc/webhook), write the rendered file under var/livekit/.
+2. Fill in the ports (from LIVEKIT_URL, or arguments in tests; the Prometheus
+   endpoint on LIVEKIT_METRICS_PORT, by default the signal port + 3) and the
+   webhook URL (SITE_URL + /rtc/webhook), write the rendered file under var/livekit/.
 3. exec livekit-server with the API keys in the LIVEKIT_KEYS environment
    variable: never in a file we write, never on the command line (`ps`).
 
@@ -40,10 +41,23 @@ def livekit_binary() -> str:
     return found
 
 
-def render_config(*, port: int, tcp_port: int, udp_port: int, webhook_url: str | None, api_key: str) -> dict[str, Any]:
-    """docker/livekit.yaml with this run's ports and webhook; no secrets in it."""
+def render_config(
+    *,
+    port: int,
+    tcp_port: int,
+    udp_port: int,
+    webhook_url: str | None,
+    api_key: str,
+    prometheus_port: int | None = None,
+) -> dict[str, Any]:
+    """docker/livekit.yaml with this run's ports and webhook; no secrets in it. Without a Prometheus port
+    the metrics endpoint is off (two servers on one machine cannot share the template's)."""
     config: dict[str, Any] = yaml.safe_load(CONFIG_TEMPLATE.read_text())
     config["port"] = port
+    if prometheus_port:
+        config["prometheus"] = {"port": prometheus_port}
+    else:
+        config.pop("prometheus", None)
     config["rtc"]["tcp_port"] = tcp_port
     config["rtc"]["udp_port"] = udp_port
     if webhook_url:
@@ -88,6 +102,9 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - exercised
     parser.add_argument("--port", type=int, default=default_port)
     parser.add_argument("--tcp-port", type=int, default=default_port + 1)
     parser.add_argument("--udp-port", type=int, default=default_port + 2)
+    parser.add_argument(
+        "--prometheus-port", type=int, default=int(os.environ.get("LIVEKIT_METRICS_PORT") or default_port + 3)
+    )
     parser.add_argument("--webhook-url", default=settings.SITE_URL.rstrip("/") + WEBHOOK_PATH)
     args = parser.parse_args(argv)
 
@@ -97,8 +114,9 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - exercised
         udp_port=args.udp_port,
         webhook_url=args.webhook_url,
         api_key=settings.LIVEKIT_API_KEY,
+        prometheus_port=args.prometheus_port,
     )
-    path = write_config(config, Path(settings.BASE_DIR) / "var" / "livekit", "livekit.yaml")
+    path = write_config(config, Path(settings.VAR_DIR) / "livekit", "livekit.yaml")
     cmd = command(path)
     env = server_env(api_key=settings.LIVEKIT_API_KEY, api_secret=settings.LIVEKIT_API_SECRET)
     os.execve(cmd[0], cmd, env)  # noqa: S606 - a fixed binary and argv, no shell involved

@@ -9,7 +9,7 @@ Tokens are short-lived and carry only what the holder needs:
 | who        | identity          | grants                                            |
 |------------|-------------------|---------------------------------------------------|
 | host       | host-<user id>    | join, publish, subscribe, data, room admin (own)  |
-| guest      | guest-<guest id>  | join, publish, subscribe, data — via a valid invite|
+| guest      | guest-<guest id>  | join, publish, subscribe — via a valid invite      |
 | compositor | compositor-<id>   | join, subscribe, hidden; no publish               |
 
 A LiveKit token cannot be recalled once issued, so a removed guest is kept out
@@ -51,10 +51,6 @@ def room_name(stream: Stream | int) -> str:
 def stream_id_from_room(name: str) -> int | None:
     prefix, _, rest = name.partition("-")
     return int(rest) if prefix == "stream" and rest.isdigit() else None
-
-
-def host_identity(user: User) -> str:
-    return f"host-{user.pk}"
 
 
 def compositor_identity(stream: Stream) -> str:
@@ -150,7 +146,10 @@ def rtc_participants(*, stream: Stream) -> list[api.ParticipantInfo]:
 
 
 def rtc_host_token(*, stream: Stream, by: User) -> str:
-    """The owner's studio token: publish, subscribe and moderate this room only."""
+    """The owner's studio token: publish, subscribe and moderate this room only.
+
+    Every guest reads the participant name from the room: it is the username, never the login email.
+    """
     ensure_owner(stream.owner_id, by)
     if stream.status == Stream.Status.ENDED:
         raise ValidationError({"stream": "This show has ended."})
@@ -162,7 +161,8 @@ def rtc_host_token(*, stream: Stream, by: User) -> str:
         can_subscribe=True,
         can_publish_data=True,
     )
-    return _token(identity=host_identity(by), name=by.get_username(), grants=grants, metadata='{"role":"host"}')
+    # The name every guest sees in the room: the username, never the login email.
+    return _token(identity=stream.host_identity, name=by.public_name, grants=grants, metadata='{"role":"host"}')
 
 
 def rtc_guest_token(*, invite_token: str) -> tuple[Guest, str]:
@@ -177,7 +177,7 @@ def rtc_guest_token(*, invite_token: str) -> tuple[Guest, str]:
         room=room_name(guest.stream),
         can_publish=True,
         can_subscribe=True,
-        can_publish_data=True,
+        can_publish_data=False,  # guests talk to the studio through its websocket, never the data channel
     )
     metadata = f'{{"role":"{guest.role}","guest_id":{guest.pk}}}'
     return guest, _token(
@@ -215,8 +215,8 @@ def _find_participant(stream: Stream, identity: str) -> api.ParticipantInfo:
 def rtc_mute(*, stream: Stream, by: User | None, identity: str, kind: str, muted: bool = True) -> list[str]:
     """Mute (or unmute) a participant's microphone (`kind="audio"`) or camera (`"video"`).
 
-    Returns the sids of the tracks changed. Guests' media flags follow, so the
-    compositor's mix and the studio agree with what the SFU does.
+    Returns the sids of the tracks changed. The room only: the guest's row, the studio and the
+    program are the caller's (apps.studio.services.guest_set_media).
     """
     ensure_owner(stream.owner_id, by)
     if kind not in {"audio", "video"}:
@@ -230,14 +230,6 @@ def rtc_mute(*, stream: Stream, by: User | None, identity: str, kind: str, muted
         request = api.MuteRoomTrackRequest(room=room_name(stream), identity=identity, track_sid=track.sid, muted=muted)
         _call(lambda lk, request=request: lk.room.mute_published_track(request))  # type: ignore[misc]
         changed.append(track.sid)
-    guest_id = guest_id_from_identity(identity)
-    if guest_id is not None:
-        from apps.streams.scene import scene_publish
-
-        field = "audio_enabled" if kind == "audio" else "video_enabled"
-        if Guest.objects.filter(pk=guest_id, stream=stream).update(**{field: not muted}):
-            # The program's mix follows at once (the SFU's silence would, but only after its own delay).
-            scene_publish(stream_id=stream.pk)
     return changed
 
 
@@ -245,12 +237,17 @@ def rtc_set_can_publish(*, stream: Stream, by: User | None, identity: str, can_p
     """Unpublish all of a participant's tracks (and stop new ones) or allow publishing again."""
     ensure_owner(stream.owner_id, by)
     _find_participant(stream, identity)
-    permission = api.ParticipantPermission(can_subscribe=True, can_publish=can_publish, can_publish_data=True)
+    # Only publishing changes: the data channel stays as the token granted it (the host's only).
+    can_publish_data = guest_id_from_identity(identity) is None
+    permission = api.ParticipantPermission(
+        can_subscribe=True, can_publish=can_publish, can_publish_data=can_publish_data
+    )
     request = api.UpdateParticipantRequest(room=room_name(stream), identity=identity, permission=permission)
     _call(lambda lk: lk.room.update_participant(request))
 
 
-def _kick(stream_id: int, identity: str) -> bool:
+def rtc_kick(*, stream_id: int, identity: str) -> bool:
+    """Disconnect an identity from the stream's room; False when it was not there."""
     try:
         _call(
             lambda lk: lk.room.remove_participant(
@@ -264,26 +261,10 @@ def _kick(stream_id: int, identity: str) -> bool:
     return True
 
 
-def rtc_remove_guest(*, guest: Guest, by: User | None) -> Guest:
-    """Take a guest out of the studio for good: revoke the invite, then disconnect them.
-
-    Revoking first means the webhook that reports a rejoin with an old token
-    already sees a dead invite and kicks again.
-    """
-    from apps.streams.scene import scene_publish
-    from apps.streams.services import guest_revoke
-
-    guest = guest_revoke(guest=guest, by=by, reason="The host removed you.")
-    _kick(guest.stream_id, guest.identity)
-    # They were perhaps on stage: the program reflows without them at its next frame.
-    scene_publish(stream_id=guest.stream_id)
-    return guest
-
-
 def rtc_remove_participant(*, stream: Stream, by: User | None, identity: str) -> bool:
     """Disconnect any participant (they may rejoin while their token or invite allows)."""
     ensure_owner(stream.owner_id, by)
-    return _kick(stream.pk, identity)
+    return rtc_kick(stream_id=stream.pk, identity=identity)
 
 
 def identity_allowed(*, stream_id: int, identity: str) -> bool:
@@ -300,7 +281,7 @@ def kick_if_not_allowed(*, stream_id: int, identity: str) -> bool:
     """True when the identity was removed because its invite no longer works."""
     if identity_allowed(stream_id=stream_id, identity=identity):
         return False
-    _kick(stream_id, identity)
+    rtc_kick(stream_id=stream_id, identity=identity)
     return True
 
 

@@ -5,6 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from apps.studio.presence import room_event_apply
+
 from . import webhooks
 
 
@@ -18,5 +20,5 @@ def webhook(request: HttpRequest) -> HttpResponse:
         )
     except PermissionDenied:
         return HttpResponse(status=401)
-    webhooks.webhook_apply(event=event)
+    room_event_apply(event=event)
     return HttpResponse(status=204)

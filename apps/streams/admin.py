@@ -16,6 +16,8 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from apps.destinations.models import StreamDestination
+from apps.shows import services as shows
+from apps.studio import services as studio
 
 from . import services
 from .models import Guest, Stream
@@ -76,10 +78,26 @@ class StreamAdmin(admin.ModelAdmin):
     search_fields = ("title", "description", "owner__email", "owner__username")
     date_hierarchy = "created_at"
     raw_id_fields = ("owner", "brand_kit")
-    readonly_fields = ("status", "started_at", "ended_at", "created_at", "updated_at")
+    # The scene is the studio's (apps/studio/scene.py); the owner never changes.
+    readonly_fields = ("status", "started_at", "ended_at", "scene", "created_at", "updated_at")
     list_select_related = ("owner",)
     inlines = (DestinationInline, GuestInline)
     actions = ("end_streams",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return (*self.readonly_fields, "owner") if obj is not None else self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Edits go through stream_update, like the dashboard's: the same rules and the same events."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name in services.UPDATABLE_FIELDS}
+        try:
+            services.stream_update(stream=Stream.objects.get(pk=obj.pk), by=None, **fields)
+        except ValidationError as exc:
+            self.message_user(request, "Not saved: " + " ".join(exc.messages), messages.ERROR)
+
     fieldsets = (
         (None, {"fields": ("owner", "title", "description", "status", "scheduled_start", "started_at", "ended_at")}),
         (
@@ -110,7 +128,7 @@ class StreamAdmin(admin.ModelAdmin):
 
     @admin.action(description="End the selected live streams")
     def end_streams(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        _run(self, request, queryset, lambda s: services.stream_end(stream=s, by=None), "stream(s) ended")
+        _run(self, request, queryset, lambda s: shows.show_end(stream=s, by=None), "stream(s) ended")
 
 
 class GuestStateFilter(admin.SimpleListFilter):
@@ -140,8 +158,19 @@ class GuestAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     raw_id_fields = ("stream", "user")
     list_select_related = ("stream",)
-    # token_hash is editable=False, so it is not in the form; it is not shown either.
-    readonly_fields = ("stream", "revoked_at", "joined_at", "created_at")
+    # token_hash is editable=False, so it is not in the form; it is not shown either. What someone's seat
+    # is doing in a live studio (stage, microphone, camera) changes through the studio's services only.
+    readonly_fields = (
+        "stream",
+        "audio_enabled",
+        "video_enabled",
+        "audio_locked",
+        "video_locked",
+        "on_stage",
+        "revoked_at",
+        "joined_at",
+        "created_at",
+    )
     fields = (
         "stream",
         "user",
@@ -149,6 +178,8 @@ class GuestAdmin(admin.ModelAdmin):
         "role",
         "audio_enabled",
         "video_enabled",
+        "audio_locked",
+        "video_locked",
         "on_stage",
         "expires_at",
         "revoked_at",
@@ -160,10 +191,25 @@ class GuestAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # invites are created in the studio, where the one-time link can be shown
 
+    def delete_model(self, request: HttpRequest, obj: Guest) -> None:
+        studio.guest_delete(guest=obj, by=None)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for guest in queryset:
+            studio.guest_delete(guest=guest, by=None)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Edits go through guest_update: a seat in use hears of its new name, role or expiry at once."""
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name in studio.GUEST_FIELDS}
+        try:
+            studio.guest_update(guest=Guest.objects.get(pk=obj.pk), by=None, **fields)
+        except ValidationError as exc:
+            self.message_user(request, "Not saved: " + " ".join(exc.messages), messages.ERROR)
+
     @admin.display(description="state")
     def state(self, obj: Guest) -> str:
         return "revoked" if obj.is_revoked else "expired" if obj.is_expired else "usable"
 
     @admin.action(description="Revoke the selected invites")
     def revoke(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        _run(self, request, queryset, lambda g: services.guest_revoke(guest=g, by=None), "invite(s) revoked")
+        _run(self, request, queryset, lambda g: studio.guest_revoke(guest=g, by=None), "invite(s) revoked")

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.urls import NoReverseMatch, reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api import paginated_response, request_user
 from apps.core.ownership import get_owned_or_404, owned
+from apps.core.rest import paginated, paginated_response, pagination_parameters, request_user
+from apps.studio import services as studio
 
 from . import services
 from .models import Guest, Stream
@@ -24,21 +23,13 @@ from .serializers import (
 )
 
 
-def join_url(token: str) -> str:
-    """The link a guest opens. Built from SITE_URL, never from the request's Host header."""
-    try:
-        path = reverse("guest_join", kwargs={"token": token})
-    except NoReverseMatch:
-        path = f"/join/{token}/"
-    return settings.SITE_URL.rstrip("/") + path
-
-
 class StreamListApi(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("status", str, enum=Stream.Status.values, description="Only streams in this state")
+            *pagination_parameters(),
+            OpenApiParameter("status", str, enum=Stream.Status.values, description="Only streams in this state"),
         ],
-        responses=StreamOutputSerializer(many=True),
+        responses=paginated(StreamOutputSerializer),
         operation_id="streams_list",
     )
     def get(self, request: Request) -> Response:
@@ -77,24 +68,12 @@ class StreamDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class StreamGoLiveApi(APIView):
-    @extend_schema(request=None, responses=StreamOutputSerializer, summary="scheduled → live")
-    def post(self, request: Request, pk: int) -> Response:
-        stream = get_owned_or_404(Stream.objects.all(), request.user, pk=pk)
-        stream = services.stream_go_live(stream=stream, by=request_user(request))
-        return Response(StreamOutputSerializer(stream).data)
-
-
-class StreamEndApi(APIView):
-    @extend_schema(request=None, responses=StreamOutputSerializer, summary="live → ended")
-    def post(self, request: Request, pk: int) -> Response:
-        stream = get_owned_or_404(Stream.objects.all(), request.user, pk=pk)
-        stream = services.stream_end(stream=stream, by=request_user(request))
-        return Response(StreamOutputSerializer(stream).data)
-
-
 class StreamGuestListApi(APIView):
-    @extend_schema(responses=GuestOutputSerializer(many=True), operation_id="streams_guests_list")
+    @extend_schema(
+        parameters=pagination_parameters(),
+        responses=paginated(GuestOutputSerializer),
+        operation_id="streams_guests_list",
+    )
     def get(self, request: Request, pk: int) -> Response:
         stream = get_owned_or_404(Stream.objects.all(), request.user, pk=pk)
         return paginated_response(
@@ -111,9 +90,20 @@ class StreamGuestListApi(APIView):
         serializer = GuestInviteInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         guest, token = services.guest_invite(stream=stream, by=request_user(request), **serializer.to_service_kwargs())
-        data = {**GuestOutputSerializer(guest).data, "token": token, "join_url": join_url(token)}
+        data = {**GuestOutputSerializer(guest).data, "token": token, "join_url": services.invite_link(token)}
         # The token must not linger in caches between us and the creator.
         return Response(data, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
+
+
+class GuestUpdateSerializer(serializers.Serializer):
+    display_name = serializers.CharField(max_length=studio.MAX_DISPLAY_NAME, required=False)
+    role = serializers.ChoiceField(choices=[Guest.Role.GUEST, Guest.Role.MODERATOR], required=False)
+    expires_at = serializers.DateTimeField(required=False, help_text="In the past: the seat ends at once.")
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs:
+            raise serializers.ValidationError("Say what changes: display_name, role or expires_at.")
+        return attrs
 
 
 class GuestDetailApi(APIView):
@@ -122,26 +112,14 @@ class GuestDetailApi(APIView):
         guest = get_owned_or_404(Guest.objects.select_related("stream"), request.user, pk=pk)
         return Response(GuestOutputSerializer(guest).data)
 
-
-class GuestRevokeApi(APIView):
-    @extend_schema(request=None, responses=GuestOutputSerializer, summary="Revoke the invite link")
-    def post(self, request: Request, pk: int) -> Response:
-        guest = get_owned_or_404(Guest.objects.select_related("stream"), request.user, pk=pk)
-        guest = services.guest_revoke(guest=guest, by=request_user(request))
-        return Response(GuestOutputSerializer(guest).data)
-
-
-class GuestStageApi(APIView):
-    @extend_schema(request=None, responses=GuestOutputSerializer, summary="Bring the guest on stage")
-    def post(self, request: Request, pk: int) -> Response:
-        guest = get_owned_or_404(Guest.objects.select_related("stream"), request.user, pk=pk)
-        guest = services.guest_bring_on_stage(guest=guest, by=request_user(request))
-        return Response(GuestOutputSerializer(guest).data)
-
-
-class GuestBackstageApi(APIView):
-    @extend_schema(request=None, responses=GuestOutputSerializer, summary="Send the guest backstage")
-    def post(self, request: Request, pk: int) -> Response:
-        guest = get_owned_or_404(Guest.objects.select_related("stream"), request.user, pk=pk)
-        guest = services.guest_send_backstage(guest=guest, by=request_user(request))
+    @extend_schema(
+        request=GuestUpdateSerializer,
+        responses=GuestOutputSerializer,
+        summary="Rename an invite, change its role or its expiry (a seat in use follows at once)",
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        guest = get_owned_or_404(Guest.objects.select_related("stream", "stream__owner"), request.user, pk=pk)
+        serializer = GuestUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        guest = studio.guest_update(guest=guest, by=request_user(request), **serializer.validated_data)
         return Response(GuestOutputSerializer(guest).data)

@@ -13,20 +13,11 @@ from django.utils import timezone
 from apps.accounts.tiers import limits_for
 from apps.branding.models import BrandKit
 
-from .models import Guest, Stream
+from . import services
+from .models import FPS_CHOICES, RESOLUTIONS, Guest, Stream
 
 # Output settings the encoder is built from; the services lock them once a show is live.
-SETTINGS_FIELDS = [
-    "resolution",
-    "fps",
-    "video_bitrate_kbps",
-    "audio_bitrate_kbps",
-    "layout",
-    "recording_enabled",
-    "recording_format",
-    "vertical_canvas",
-    "brand_kit",
-]
+SETTINGS_FIELDS = list(services.SETTINGS_FIELD_ORDER)
 STREAM_FIELDS = ["title", "description", "scheduled_start", *SETTINGS_FIELDS]
 # A few minutes of slack so a form filled in slowly is not refused for "now".
 PAST_SCHEDULE_SLACK = timedelta(minutes=5)
@@ -41,6 +32,9 @@ def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
+NEW_STREAM_RESOLUTION = "720p"
+
+
 class StreamForm(forms.Form):
     """Title, schedule and output settings of a stream (fields and widgets come from the model)."""
 
@@ -49,6 +43,7 @@ class StreamForm(forms.Form):
             kwargs["initial"] = model_to_dict(stream, fields=STREAM_FIELDS)
         super().__init__(*args, **kwargs)
         self.stream = stream
+        self.owner = owner
         self.fields.update(fields_for_model(Stream, fields=STREAM_FIELDS))
         self.fields["title"].widget.attrs.update({"placeholder": "Friday night show", "autofocus": True})
         self.fields["description"].widget.attrs.update({"rows": 3, "placeholder": "What is this show about?"})
@@ -61,7 +56,23 @@ class StreamForm(forms.Form):
             initial=self.initial.get("scheduled_start"),
         )
         limits = limits_for(owner)
-        self.fields["resolution"].help_text = f"Your plan goes up to {limits.ceiling_label}."
+        # Only what the plan allows is offered: nobody picks 4K to be told no.
+        resolution = self.fields["resolution"]
+        fps = self.fields["fps"]
+        assert isinstance(resolution, forms.ChoiceField) and isinstance(fps, forms.ChoiceField)
+        current = stream.resolution if stream is not None else None
+        resolution.choices = [
+            (key, f"{key} ({w}x{h})") for key, (w, h) in RESOLUTIONS.items() if h <= limits.max_height or key == current
+        ]
+        current_fps = stream.fps if stream is not None else None
+        fps.choices = [
+            (value, label) for value, label in FPS_CHOICES if value <= limits.max_fps or value == current_fps
+        ]
+        resolution.help_text = f"Your plan goes up to {limits.ceiling_label}."
+        fps.label = "Frame rate (fps)"
+        if stream is None and "resolution" not in self.initial:
+            # 720p: sharp on every platform, and light on a self-hosted machine; 1080p is one click away.
+            self.initial["resolution"] = NEW_STREAM_RESOLUTION
         self.fields["video_bitrate_kbps"].label = "Video bitrate (kbps)"
         self.fields["audio_bitrate_kbps"].label = "Audio bitrate (kbps)"
         self.fields["vertical_canvas"].label = "Also make a vertical 9:16 program"
@@ -71,8 +82,9 @@ class StreamForm(forms.Form):
         kit_field.queryset = BrandKit.objects.owned_by(owner)
         kit_field.empty_label = "No branding"
         if stream is not None and stream.status != Stream.Status.SCHEDULED:
-            # The encoder is configured at go-live: these cannot change any more (the service says so too).
-            for name in [*SETTINGS_FIELDS, "scheduled_start"]:
+            # The encoder is configured at go-live: these cannot change any more (the service's rule; a
+            # brand kit still may, it changes the picture, not the encoder).
+            for name in [*services.LOCKED_WHILE_LIVE, "scheduled_start"]:
                 self.fields[name].disabled = True
 
     def clean_scheduled_start(self) -> Any:
@@ -81,6 +93,17 @@ class StreamForm(forms.Form):
         if when and not unchanged and when < timezone.now() - PAST_SCHEDULE_SLACK:
             raise ValidationError("Pick a time in the future.")
         return when
+
+    def clean(self) -> dict[str, Any]:
+        """Ask the service for every other reason it would refuse these values, so all problems show at once."""
+        cleaned = super().clean() or {}
+        try:
+            services.stream_check(
+                owner=self.owner, stream=self.stream, exclude=set(self.errors), **self.service_kwargs()
+            )
+        except ValidationError as exc:
+            add_service_errors(self, exc)
+        return cleaned
 
     def service_kwargs(self) -> dict[str, Any]:
         """What to pass to stream_create / stream_update: only fields the creator could change."""
@@ -106,3 +129,21 @@ class GuestInviteForm(forms.Form):
 
     def ttl(self) -> timedelta:
         return self.EXPIRY[self.cleaned_data["expires_in"]]
+
+    def create_invite(self, *, stream: Stream, by: Any) -> tuple[Guest, str] | None:
+        """Validate, create the invite (guest_invite) and return it with its one-time link; None on errors,
+        which are then on the form (the dashboard's and the studio's invite forms both post here)."""
+        if not self.is_valid():
+            return None
+        try:
+            guest, token = services.guest_invite(
+                stream=stream,
+                by=by,
+                role=self.cleaned_data["role"],
+                display_name=self.cleaned_data["display_name"],
+                ttl=self.ttl(),
+            )
+        except ValidationError as exc:
+            add_service_errors(self, exc)
+            return None
+        return guest, services.invite_link(token)

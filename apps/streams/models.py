@@ -124,6 +124,11 @@ class Stream(models.Model):
                 {"video_bitrate_kbps": f"{self.resolution} needs at least {min_kbps} kbps of video bitrate."}
             )
 
+    @property
+    def host_identity(self) -> str:
+        """The host's participant identity: in the LiveKit room, the studio and the scene."""
+        return f"host-{self.owner_id}"
+
     def can_transition(self, to: str) -> bool:
         return to in self.TRANSITIONS.get(self.status, set())
 
@@ -172,10 +177,15 @@ class Guest(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.GUEST)
     audio_enabled = models.BooleanField(default=True)
     video_enabled = models.BooleanField(default=True)
+    # The host muted the microphone / hid the camera: the guest may ask, but only the host undoes it.
+    audio_locked = models.BooleanField(default=False)
+    video_locked = models.BooleanField(default=False)
     on_stage = models.BooleanField(default=False)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     joined_at = models.DateTimeField(null=True, blank=True)
+    # When their sessions were ended everywhere (room, studio and comment sockets) after a revoke or expiry.
+    ended_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = GuestQuerySet.as_manager()

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from apps.branding.models import BrandKit
 from apps.core.serializers import OwnedPrimaryKeyRelatedField
 
+from . import services
 from .models import FPS_CHOICES, RESOLUTIONS, Guest, Layout, RecordingFormat, Stream
 
 
@@ -24,15 +25,7 @@ class StreamOutputSerializer(serializers.ModelSerializer):
             "scheduled_start",
             "started_at",
             "ended_at",
-            "resolution",
-            "fps",
-            "video_bitrate_kbps",
-            "audio_bitrate_kbps",
-            "layout",
-            "recording_enabled",
-            "recording_format",
-            "vertical_canvas",
-            "brand_kit",
+            *services.SETTINGS_FIELD_ORDER,
             "created_at",
             "updated_at",
         ]
@@ -68,6 +61,8 @@ class GuestOutputSerializer(serializers.ModelSerializer):
             "role",
             "audio_enabled",
             "video_enabled",
+            "audio_locked",
+            "video_locked",
             "on_stage",
             "state",
             "expires_at",

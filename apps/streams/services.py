@@ -1,12 +1,16 @@
-"""Writes on streams and their guests.
+"""Writes on streams and invites, before anyone is in the studio.
 
 Every function is keyword-only, runs in a transaction and raises Django's
 ValidationError with a message a creator can act on. The HTMX pages, the REST
-API and the mobile app all call these; nothing else writes these rows.
+API, the admin and the mobile app all call these. What happens to people once
+they are in the studio (stage, mute, remove, revoke) is apps/studio/services.py;
+going live and ending is apps/shows/services.py.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,27 +20,28 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.accounts.tiers import Tier, limits_for
-from apps.core import ratelimit
+from apps.core import events, ratelimit, realtime
 from apps.core.crypto import hash_token
 from apps.core.ownership import ensure_owner
 
 from .models import RESOLUTIONS, Guest, Stream
 
-# Output settings: editable only before the show goes live, since the
-# encoder is configured from them once, at go-live.
-SETTINGS_FIELDS = frozenset(
-    {
-        "resolution",
-        "fps",
-        "video_bitrate_kbps",
-        "audio_bitrate_kbps",
-        "layout",
-        "recording_enabled",
-        "recording_format",
-        "vertical_canvas",
-        "brand_kit",
-    }
+# Output settings, in the order forms and the API show them. All but the brand kit are locked once
+# the show is live: the encoder is configured from them at go-live. A brand kit changes the picture,
+# not the encoder, so it may change on air (the runner republishes the scene).
+SETTINGS_FIELD_ORDER = (
+    "resolution",
+    "fps",
+    "video_bitrate_kbps",
+    "audio_bitrate_kbps",
+    "layout",
+    "recording_enabled",
+    "recording_format",
+    "vertical_canvas",
+    "brand_kit",
 )
+SETTINGS_FIELDS = frozenset(SETTINGS_FIELD_ORDER)
+LOCKED_WHILE_LIVE = SETTINGS_FIELDS - {"brand_kit"}
 # Fields a creator may change at any time before the show ends.
 TEXT_FIELDS = frozenset({"title", "description"})
 UPDATABLE_FIELDS = TEXT_FIELDS | SETTINGS_FIELDS | {"scheduled_start"}
@@ -70,10 +75,36 @@ def _check_brand_kit(stream: Stream) -> None:
         raise ValidationError({"brand_kit": "Choose one of your own brand kits."})
 
 
-def _validate(stream: Stream) -> None:
-    stream.full_clean()
-    _check_tier_ceiling(stream)
-    _check_brand_kit(stream)
+def _validate(stream: Stream, exclude: Iterable[str] = ()) -> None:
+    """Every reason to refuse `stream` at once (fields, the model's own rules, the plan, the kit), so a form
+    shows all of them after one submit. Fields in `exclude` were already refused by the caller."""
+    errors: dict[str, list[str]] = {}
+
+    def collect(check: Callable[[], None]) -> None:
+        try:
+            check()
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.setdefault(field, []).extend(m for m in messages if m not in errors.get(field, []))
+
+    skip = set(exclude)
+    collect(lambda: stream.full_clean(exclude=skip or None, validate_constraints=False))
+    if not skip & {"resolution", "fps"}:
+        collect(lambda: _check_tier_ceiling(stream))
+    if "brand_kit" not in skip:
+        collect(lambda: _check_brand_kit(stream))
+    if errors:
+        raise ValidationError(errors)
+
+
+def stream_check(*, owner: User, stream: Stream | None = None, exclude: Iterable[str] = (), **fields: Any) -> None:
+    """Raise every reason `fields` would be refused for a new stream of `owner` (or changes to `stream`),
+    without writing: forms ask this so a creator sees all the problems after one submit."""
+    candidate = Stream(owner=owner) if stream is None else copy.copy(stream)
+    for name, value in fields.items():
+        if name in UPDATABLE_FIELDS:
+            setattr(candidate, name, value)
+    _validate(candidate, exclude=exclude)
 
 
 def _reject_unknown(fields: dict[str, Any], allowed: frozenset[str]) -> None:
@@ -104,7 +135,7 @@ def stream_update(*, stream: Stream, by: User | None, **fields: Any) -> Stream:
     if stream.status == Stream.Status.ENDED:
         raise ValidationError({"status": "This stream has ended and can no longer be edited."})
     changed = {name for name, value in fields.items() if getattr(stream, name) != value}
-    locked = sorted(changed & (SETTINGS_FIELDS | {"scheduled_start"}))
+    locked = sorted(changed & (LOCKED_WHILE_LIVE | {"scheduled_start"}))
     if locked and stream.status != Stream.Status.SCHEDULED:
         raise ValidationError(
             dict.fromkeys(locked, "Output settings cannot change while the stream is live."), code="locked"
@@ -114,6 +145,11 @@ def stream_update(*, stream: Stream, by: User | None, **fields: Any) -> Stream:
     _validate(stream)
     # Only the fields asked for: the studio writes `scene` on this row while the show runs.
     stream.save(update_fields=[*fields, "updated_at"])
+    if changed:
+        # An open studio reloads its state: the title, the layout or the brand kit may have changed; a live
+        # show's runner looks at once and republishes the scene (apps/shows/runner.py).
+        realtime.publish_on_commit(realtime.stream_group(stream.pk), events.STREAM_UPDATED, stream={"id": stream.pk})
+        realtime.wake_show_on_commit(stream.pk)
     return stream
 
 
@@ -124,33 +160,6 @@ def stream_delete(*, stream: Stream, by: User | None) -> None:
     if stream.is_live:
         raise ValidationError({"status": "End the stream before deleting it."}, code="live")
     stream.delete()
-
-
-@transaction.atomic
-def stream_go_live(*, stream: Stream, by: User | None) -> Stream:
-    """scheduled → live. The row lock makes two clicks (or two devices) go live once."""
-    ensure_owner(stream.owner_id, by)
-    locked = Stream.objects.select_for_update().get(pk=stream.pk)
-    locked.transition(Stream.Status.LIVE)
-    locked.save(update_fields=["status", "started_at", "updated_at"])
-    from apps.streams.broadcast import broadcast_start  # media stack: imported only when a show starts
-
-    broadcast_start(stream=locked, by=by)  # refuses (rolls back) what this worker cannot carry
-    return locked
-
-
-@transaction.atomic
-def stream_end(*, stream: Stream, by: User | None) -> Stream:
-    """live → ended. Guests still on stage step off; their invites stay for the record."""
-    ensure_owner(stream.owner_id, by)
-    locked = Stream.objects.select_for_update().get(pk=stream.pk)
-    locked.transition(Stream.Status.ENDED)
-    locked.save(update_fields=["status", "ended_at", "updated_at"])
-    from apps.streams.broadcast import broadcast_stop
-
-    broadcast_stop(stream=locked, by=by)
-    Guest.objects.filter(stream=locked, on_stage=True).update(on_stage=False)
-    return locked
 
 
 # --- guests ---------------------------------------------------------------------
@@ -191,19 +200,12 @@ def guest_invite(
     return guest, token
 
 
-@transaction.atomic
-def guest_revoke(*, guest: Guest, by: User | None, reason: str = "Your invite is no longer valid.") -> Guest:
-    ensure_owner(guest.stream.owner_id, by)
-    guest = Guest.objects.select_for_update().get(pk=guest.pk)
-    if guest.revoked_at is None:
-        guest.revoked_at = timezone.now()
-    guest.on_stage = False
-    guest.save(update_fields=["revoked_at", "on_stage"])
-    # Close their studio websocket now rather than at its next periodic re-check.
-    from apps.streams.consumers import end_guest_session  # the consumer module imports these services
+def invite_link(token: str) -> str:
+    """The link a guest opens: always on SITE_URL (never a request's Host header, which a client chooses)."""
+    from django.conf import settings
+    from django.urls import reverse
 
-    end_guest_session(guest.stream_id, guest.pk, reason)
-    return guest
+    return settings.SITE_URL.rstrip("/") + reverse("guest_join", kwargs={"token": token})
 
 
 def guest_from_token(token: str) -> Guest:
@@ -219,37 +221,4 @@ def guest_from_token(token: str) -> Guest:
         raise ValidationError("This invite link has been revoked.", code="revoked")
     if guest.is_expired:
         raise ValidationError("This invite link has expired.", code="expired")
-    return guest
-
-
-@transaction.atomic
-def guest_bring_on_stage(*, guest: Guest, by: User | None) -> Guest:
-    ensure_owner(guest.stream.owner_id, by)
-    # Lock the stream so two concurrent "bring on stage" clicks cannot both pass the count.
-    stream = Stream.objects.select_for_update().select_related("owner").get(pk=guest.stream_id)
-    guest = Guest.objects.select_for_update().get(pk=guest.pk)
-    if not guest.is_usable:
-        raise ValidationError({"guest": "This invite has been revoked or has expired."})
-    if stream.status == Stream.Status.ENDED:
-        raise ValidationError({"stream": "This stream has ended."})
-    if guest.on_stage:
-        return guest
-    limit = limits_for(stream.owner).guests_on_stage
-    if Guest.objects.filter(stream=stream, on_stage=True).count() >= limit:
-        raise ValidationError(
-            {"on_stage": f"At most {limit} guests can be on stage at once; send someone backstage first."},
-            code="tier_limit",
-        )
-    guest.on_stage = True
-    guest.save(update_fields=["on_stage"])
-    return guest
-
-
-@transaction.atomic
-def guest_send_backstage(*, guest: Guest, by: User | None) -> Guest:
-    ensure_owner(guest.stream.owner_id, by)
-    guest = Guest.objects.select_for_update().get(pk=guest.pk)
-    if guest.on_stage:
-        guest.on_stage = False
-        guest.save(update_fields=["on_stage"])
     return guest

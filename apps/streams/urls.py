@@ -4,7 +4,7 @@ from apps.branding import views as branding_views
 from apps.destinations import views as destination_views
 from apps.recordings import views as recording_views
 
-from . import studio_views, views
+from . import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -23,12 +23,6 @@ urlpatterns = [
     path("destinations/<int:pk>/row/", destination_views.destination_row, name="destination_row"),
     path("destinations/<int:pk>/edit/", destination_views.destination_edit, name="destination_edit"),
     path("destinations/<int:pk>/delete/", destination_views.destination_delete, name="destination_delete"),
-    # the studio and the guest pages (studio_views.py)
-    path("studio/<int:stream_id>/", studio_views.studio, name="studio"),
-    path("studio/<int:stream_id>/rtc/", studio_views.studio_rtc_token, name="studio_rtc_token"),
-    path("studio/<int:stream_id>/invites/", studio_views.studio_invite, name="studio_invite"),
-    path("join/rtc/", studio_views.guest_rtc_token, name="guest_rtc_token"),
-    path("join/<str:token>/", studio_views.guest_join, name="guest_join"),
     # Short names the nav and other pages use; the pages belong to their apps (mounted first in streamus/urls.py).
     path("recordings/", recording_views.recording_list, name="recordings"),
     path("brand-kits/", branding_views.kit_list, name="brand_kits"),

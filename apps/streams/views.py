@@ -8,10 +8,7 @@ config in base.html swaps 422 responses like 200s.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,42 +17,17 @@ from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import reswap, trigger_client_event
+from django_htmx.http import reswap
 
 from apps.core.ownership import get_owned_or_404
+from apps.core.web import INVALID, toast, with_user_timezone
 from apps.recordings.models import Recording
+from apps.studio import services as studio_services
 
 from . import services
 from .forms import GuestInviteForm, StreamForm, add_service_errors
 from .models import Guest, Stream
-
-TZ_COOKIE = "streamus_tz"  # set by static/src/app.js from the browser's Intl time zone
-INVALID = 422
-
-
-def with_user_timezone(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Render and parse times in the creator's zone (from the browser), UTC when unknown."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            zone = ZoneInfo(request.COOKIES.get(TZ_COOKIE, "") or "UTC")
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = ZoneInfo("UTC")
-        with timezone.override(zone):
-            return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def toast(request: HttpRequest, response: HttpResponse, text: str, level: str = "success") -> HttpResponse:
-    """Tell the creator what happened: a toast event for HTMX, a flash message for a full page."""
-    if request.htmx:  # type: ignore[attr-defined]
-        return trigger_client_event(response, "streamus:toast", {"text": text, "level": level})
-    getattr(messages, level if level in {"success", "info", "warning", "error"} else "info")(request, text)
-    return response
 
 
 def studio_url(stream: Stream) -> str:
@@ -227,22 +199,11 @@ def stream_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def guest_invite(request: HttpRequest, pk: int) -> HttpResponse:
     stream = get_owned_or_404(Stream.objects.all(), request.user, pk=pk)
     form = GuestInviteForm(request.POST)
-    invite_url = ""
-    if form.is_valid():
-        try:
-            _guest, token = services.guest_invite(
-                stream=stream,
-                by=request.user,  # type: ignore[arg-type]
-                role=form.cleaned_data["role"],
-                display_name=form.cleaned_data["display_name"],
-                ttl=form.ttl(),
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            # The token exists only in this response: the database keeps its hash.
-            invite_url = request.build_absolute_uri(join_path(token))
-            form = GuestInviteForm()
+    created = form.create_invite(stream=stream, by=request.user)
+    # The token exists only in this response: the database keeps its hash.
+    invite_url = created[1] if created else ""
+    if created:
+        form = GuestInviteForm()
     context = {
         "stream": stream,
         "guests": list(stream.guests.all()),
@@ -261,20 +222,12 @@ def guest_invite(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "streams/stream_detail.html", detail, status=status)
 
 
-def join_path(token: str) -> str:
-    """Where a guest opens their invite (the guest page comes with the studio)."""
-    try:
-        return reverse("guest_join", args=[token])
-    except NoReverseMatch:
-        return f"/join/{token}/"
-
-
 @require_POST
 @login_required
 @with_user_timezone
 def guest_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     guest = get_owned_or_404(Guest.objects.select_related("stream"), request.user, pk=pk)
-    guest = services.guest_revoke(guest=guest, by=request.user)  # type: ignore[arg-type]
+    guest = studio_services.guest_revoke(guest=guest, by=request.user)  # type: ignore[arg-type]
     if not request.htmx:  # type: ignore[attr-defined]
         messages.success(request, "Invite revoked.")
         return redirect("stream_detail", pk=guest.stream_id)

@@ -140,6 +140,51 @@ document.body.addEventListener("htmx:sendError", () => {
   toast("The server cannot be reached. Check your connection.", "error");
 });
 
+// hx-confirm asks in the app's own dialog, not the browser's grey confirm() box.
+function confirmDialog(question) {
+  return new Promise((resolve) => {
+    const dialog = document.createElement("dialog");
+    dialog.className = "st-dialog confirm-dialog";
+    dialog.setAttribute("aria-labelledby", "confirm-dialog-text");
+    const form = document.createElement("form");
+    form.method = "dialog";
+    const text = document.createElement("p");
+    text.id = "confirm-dialog-text";
+    text.textContent = question;
+    const actions = document.createElement("div");
+    actions.className = "form-actions";
+    const cancel = document.createElement("button");
+    cancel.type = "submit";
+    cancel.value = "cancel";
+    cancel.className = "btn btn-ghost";
+    cancel.textContent = "Cancel";
+    const ok = document.createElement("button");
+    ok.type = "submit";
+    ok.value = "ok";
+    ok.className = "btn btn-danger";
+    ok.textContent = "Yes, go ahead";
+    actions.append(cancel, ok);
+    form.append(text, actions);
+    dialog.append(form);
+    document.body.append(dialog);
+    dialog.addEventListener("close", () => {
+      resolve(dialog.returnValue === "ok");
+      dialog.remove();
+    });
+    dialog.showModal();
+    cancel.focus();
+  });
+}
+
+document.body.addEventListener("htmx:confirm", (event) => {
+  const question = event.detail.question;
+  if (!question) return;
+  event.preventDefault();
+  confirmDialog(question).then((yes) => {
+    if (yes) event.detail.issueRequest(true);
+  });
+});
+
 document.addEventListener("click", onClick);
 rememberTimeZone();
 enhance(document);

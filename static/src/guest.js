@@ -12,6 +12,7 @@ import {
   MediaSources,
   ProgramRenderer,
   StudioSocket,
+  announce,
   connectionLabel,
   joinRoom,
   levelMeter,
@@ -20,6 +21,8 @@ import {
 } from "./studio/common.js";
 import { startCommentsPanels } from "./studio/comments.js";
 import { LocalRecording } from "./studio/local_recording.js";
+import { EVENTS, MESSAGES } from "./studio/events.js";
+import { clipLayer } from "./studio/playback.js";
 
 const root = document.getElementById("guest-app");
 const $ = (id) => document.getElementById(id);
@@ -31,7 +34,11 @@ let room = null;
 let socket = null;
 let renderer = null;
 let sources = null;
-const state = { you: null, stream: null, chat: [] };
+const state = { you: null, stream: null, chat: [], clipPlaying: false };
+
+// Phones cannot share their screen (no getDisplayMedia), and a touch-first device rarely wants to.
+const canShareScreen =
+  Boolean(navigator.mediaDevices?.getDisplayMedia) && !window.matchMedia("(pointer: coarse)").matches;
 
 // This guest's own camera and microphone, recorded in this browser while live and on stage;
 // uploaded through the guest endpoint (the invite seat in this browser's session), named by the server.
@@ -144,6 +151,10 @@ $("join-backstage").addEventListener("click", async (event) => {
   event.currentTarget.textContent = "Joining…";
   $("green-room").hidden = true;
   $("backstage").hidden = false;
+  $("share-screen").hidden = !canShareScreen;
+  // Yourself, backstage and on stage alike: the camera you publish, as you publish it.
+  if (tracks.video) tracks.video.attach($("backstage-self"));
+  else $("backstage-self-box").hidden = true;
   sources = new MediaSources($("sources"));
   renderer = new ProgramRenderer($("program"), sources);
   socket = new StudioSocket(root.dataset.wsPath, {
@@ -182,47 +193,84 @@ async function connectMedia() {
 
 function handle(msg) {
   switch (msg.type) {
-    case "state.full":
+    case EVENTS.STATE_FULL:
       state.you = msg.you;
       state.stream = msg.stream;
       state.chat = msg.chat || [];
-      renderer.setScene(msg.scene_graph, msg.assets);
+      setScene(msg);
       renderChat($("chat-list"), state.chat);
       renderMe();
       renderStatus();
       break;
-    case "participant.joined":
-    case "participant.updated":
+    case EVENTS.PARTICIPANT_JOINED:
+    case EVENTS.PARTICIPANT_UPDATED:
       if (state.you && msg.participant.id === state.you.id) {
+        const before = state.you;
         state.you = { ...state.you, ...msg.participant };
+        tellAboutHostMute(before, state.you);
         renderMe();
       }
       break;
-    case "scene.changed":
-      renderer.setScene(msg.scene_graph, msg.assets);
+    case EVENTS.PARTICIPANT_LEFT:
+      // This page lists nobody else; its own end arrives as session.ended.
       break;
-    case "stream.status":
+    case EVENTS.SCENE_CHANGED:
+      setScene(msg);
+      break;
+    case EVENTS.STREAM_STATUS:
       state.stream = { ...state.stream, ...msg.stream };
       renderStatus();
       break;
-    case "chat.message":
+    case EVENTS.CHAT_MESSAGE:
       // A reconnect can replay a line in state.full that then also arrives live.
       if (state.chat.some((m) => m.id === msg.message.id)) break;
       state.chat.push(msg.message);
       renderChat($("chat-list"), state.chat);
       break;
-    case "chat.deleted":
+    case EVENTS.CHAT_DELETED:
       state.chat = state.chat.filter((m) => m.id !== msg.message.id);
       renderChat($("chat-list"), state.chat);
       break;
-    case "session.ended":
+    case EVENTS.STREAM_UPDATED:
+      socket.send({ type: MESSAGES.STATE_REQUEST });
+      break;
+    case EVENTS.PLAYBACK_PROGRESS:
+      // The clip is in the scene (its "clip" layer); the preview keeps time by the program's clock.
+      break;
+    case EVENTS.PLAYBACK_ENDED:
+    case EVENTS.PLAYBACK_STOPPED:
+      state.clipPlaying = false;
+      renderMe();
+      break;
+    case EVENTS.SESSION_ENDED:
       showEnded("You're no longer in the studio", msg.reason);
       break;
-    case "error":
+    case EVENTS.ERROR:
       toast(msg.message, "error");
       break;
     default:
       break;
+  }
+}
+
+function setScene(msg) {
+  renderer.setScene(msg.scene_graph, msg.assets);
+  // A full-screen clip replaces the people on air; as a layer, they stay on air beside it.
+  const clip = clipLayer(msg.scene_graph);
+  state.clipPlaying = Boolean(clip && clip.playback?.mode !== "layer");
+  renderMe();
+}
+
+// The host turned our microphone or camera off: say so, on screen and to screen readers.
+function tellAboutHostMute(before, now) {
+  const said = [];
+  if (before.audio && !now.audio && now.audio_locked) said.push("The host muted your microphone.");
+  if (before.video && !now.video && now.video_locked) said.push("The host turned off your camera.");
+  if (!before.audio && now.audio && before.audio_locked) said.push("The host unmuted your microphone.");
+  if (!before.video && now.video && before.video_locked) said.push("The host turned your camera back on.");
+  for (const text of said) {
+    toast(text, "info");
+    announce(text);
   }
 }
 
@@ -233,12 +281,14 @@ function renderMe() {
   badge.textContent = me.on_stage ? "On stage" : "Backstage";
   badge.classList.toggle("is-on-stage", Boolean(me.on_stage));
   $("stage-text").textContent = me.on_stage
-    ? state.stream?.status === "live"
-      ? "You're on stage and live. Everyone watching sees and hears you."
-      : "You're on stage. The audience sees you once the host goes live."
+    ? state.clipPlaying
+      ? "A clip is playing to the audience; you're back on air when it ends."
+      : state.stream?.status === "live"
+        ? "You're on stage and live. Everyone watching sees and hears you."
+        : "You're on stage. The audience sees you once the host goes live."
     : "You're backstage. The host will bring you on stage.";
-  setPressed($("mute-mic"), !me.audio, me.audio ? "Mute" : "Unmute");
-  setPressed($("mute-cam"), !me.video, me.video ? "Stop video" : "Start video");
+  setPressed($("mute-mic"), !me.audio, me.audio ? "Mute" : me.audio_locked ? "Ask to unmute" : "Unmute");
+  setPressed($("mute-cam"), !me.video, me.video ? "Stop video" : me.video_locked ? "Ask for video" : "Start video");
   // The host may mute us: follow the server's flags on the local tracks too.
   if (tracks.audio && tracks.audio.isMuted === me.audio) me.audio ? tracks.audio.unmute() : tracks.audio.mute();
   if (tracks.video && tracks.video.isMuted === me.video) me.video ? tracks.video.unmute() : tracks.video.mute();
@@ -259,16 +309,22 @@ function renderStatus() {
   else renderMe();
 }
 
-$("mute-mic").addEventListener("click", () => {
-  if (state.you) socket.send({ type: "self.mute", audio: !state.you.audio });
-});
-$("mute-cam").addEventListener("click", () => {
-  if (state.you) socket.send({ type: "self.mute", video: !state.you.video });
-});
+// Muting is always ours; undoing a host's mute is the host's: we can only ask.
+function askOrToggle(kind) {
+  const me = state.you;
+  if (!me) return;
+  if (!me[kind] && me[`${kind}_locked`]) {
+    if (socket.send({ type: MESSAGES.UNMUTE_REQUEST })) toast("The host has been asked to unmute you.", "info");
+    return;
+  }
+  socket.send({ type: MESSAGES.SELF_MUTE, [kind]: !me[kind] });
+}
+$("mute-mic").addEventListener("click", () => askOrToggle("audio"));
+$("mute-cam").addEventListener("click", () => askOrToggle("video"));
 
 function stopShareUi(tellServer) {
   setPressed($("share-screen"), false, "Share screen");
-  if (tellServer) socket?.send({ type: "share.set", on: false });
+  if (tellServer) socket?.send({ type: MESSAGES.SHARE_SET, on: false });
 }
 
 $("share-screen").addEventListener("click", async (event) => {
@@ -279,20 +335,32 @@ $("share-screen").addEventListener("click", async (event) => {
     if (sharing) stopShareUi(true);
     else {
       setPressed($("share-screen"), true, "Stop sharing");
-      socket.send({ type: "share.set", on: true });
+      socket.send({ type: MESSAGES.SHARE_SET, on: true });
     }
   } catch (error) {
     toast(error.name === "NotAllowedError" ? "Screen sharing was cancelled." : error.message, "warning");
   }
 });
 
-$("leave").addEventListener("click", () => showEnded("You left the studio", "Open your invite link again to rejoin."));
+// Leaving is one click away from the mute button: ask first.
+$("leave").addEventListener("click", () => {
+  const dialog = $("leave-dialog");
+  dialog.returnValue = "";
+  dialog.addEventListener(
+    "close",
+    () => {
+      if (dialog.returnValue === "leave") showEnded("You left the studio", "Open your invite link again to rejoin.");
+    },
+    { once: true },
+  );
+  dialog.showModal();
+});
 
 $("chat-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const input = $("chat-input");
   const text = input.value.trim();
-  if (text && socket?.send({ type: "chat.send", text })) input.value = "";
+  if (text && socket?.send({ type: MESSAGES.CHAT_SEND, text })) input.value = "";
 });
 
 function showEnded(title, text) {

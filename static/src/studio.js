@@ -1,15 +1,16 @@
 // The host's studio: live preview of the program, people on stage and
 // backstage, layouts and overlays, destinations' health, go live / end, chat.
-// State comes from the studio websocket (apps/streams/consumers.py documents
-// the protocol); media from LiveKit.
+// State comes from the studio websocket (apps/studio/consumers.py; the names are
+// studio/events.js); media from LiveKit.
 import "./studio.css";
 
-import { RoomEvent, Track, VideoPresets } from "livekit-client";
+import { RoomEvent, Track, VideoPresets, VideoQuality } from "livekit-client";
 
 import {
   MediaSources,
   ProgramRenderer,
   StudioSocket,
+  announce,
   connectionLabel,
   el,
   formatClock,
@@ -19,6 +20,8 @@ import {
   toast,
 } from "./studio/common.js";
 import { startCommentsPanels } from "./studio/comments.js";
+import { EVENTS, MESSAGES } from "./studio/events.js";
+import { graphPositions, LayoutEditor } from "./studio/layout_editor.js";
 import { LocalRecording } from "./studio/local_recording.js";
 import { PlaybackPanel } from "./studio/playback.js";
 
@@ -44,6 +47,16 @@ const state = {
 const sources = new MediaSources($("sources"));
 const renderer = new ProgramRenderer($("program"), sources);
 let room = null;
+
+// Custom positions by hand, over the preview; every move goes out as a scene.set (the one path).
+const editor = new LayoutEditor({
+  wrap: $("preview-wrap"),
+  renderer,
+  send: (changes) => socket.send({ type: MESSAGES.SCENE_SET, ...changes }),
+  names: (id) => state.participants.get(id)?.name || null,
+  announce,
+  keepRatio: $("keep-ratio"),
+});
 
 // The host's own camera and microphone, recorded in this browser while live and on stage.
 const localRecording = new LocalRecording({
@@ -77,14 +90,14 @@ const playbackPanel = $("media-panel") ? new PlaybackPanel($("media-panel"), (me
 
 function handle(msg) {
   switch (msg.type) {
-    case "playback.progress":
+    case EVENTS.PLAYBACK_PROGRESS:
       playbackPanel?.setProgress(msg.playback);
       break;
-    case "playback.ended":
-    case "playback.stopped":
+    case EVENTS.PLAYBACK_ENDED:
+    case EVENTS.PLAYBACK_STOPPED:
       playbackPanel?.ended(msg.playback);
       break;
-    case "state.full":
+    case EVENTS.STATE_FULL:
       state.role = msg.role;
       state.you = msg.you;
       state.stream = msg.stream;
@@ -99,46 +112,81 @@ function handle(msg) {
       renderAll();
       syncLocalRecording();
       break;
-    case "participant.joined":
-    case "participant.updated": {
+    case EVENTS.PARTICIPANT_JOINED:
+    case EVENTS.PARTICIPANT_UPDATED: {
       const before = state.participants.get(msg.participant.id);
+      if (!before && !msg.participant.role) {
+        // Part of someone this page does not know (a LiveKit presence, a socket closing): never a
+        // nameless row. Ask for the whole truth instead.
+        requestState();
+        break;
+      }
       const merged = { ...(before || {}), ...msg.participant };
       state.participants.set(merged.id, merged);
       if (merged.id === state.you?.id) syncLocalRecording();
-      if (msg.type === "participant.joined" && merged.role !== "host" && !before?.online) {
+      if (msg.type === EVENTS.PARTICIPANT_JOINED && merged.role !== "host" && before?.online !== true && msg.participant.online) {
         toast(`${merged.name} joined backstage.`, "info");
+        announce(`${merged.name} joined backstage.`);
+      }
+      if (before && merged.role !== "host" && before.audio && merged.audio === false) {
+        announce(`${merged.name} is muted.`);
       }
       renderPeople();
+      renderLayoutOptions();
       break;
     }
-    case "participant.left":
+    case EVENTS.PARTICIPANT_LEFT:
       state.participants.delete(msg.participant.id);
       renderPeople();
+      renderLayoutOptions();
       break;
-    case "scene.changed":
+    case EVENTS.LIBRARY_CHANGED:
+      refreshMediaLibrary();
+      break;
+    case EVENTS.SCENE_CHANGED:
       setScene(msg);
       renderSceneControls();
       break;
-    case "stream.status":
+    case EVENTS.STREAM_STATUS: {
+      const was = state.stream?.status;
       state.stream = { ...state.stream, ...msg.stream };
+      if (state.stream.status !== "live") renderProgramHealth(null);
+      if (was !== "live" && state.stream.status === "live") announce("You are live.");
+      if (was === "live" && state.stream.status === "ended") announce("The show has ended.");
       renderStatus();
+      renderPeople();
+      for (const id of state.destinations.keys()) renderDestination(id);
       syncLocalRecording();
+      // Destinations, people and scene as the server now sees them.
+      if (was !== state.stream.status) requestState();
       break;
-    case "chat.message":
+    }
+    case EVENTS.CHAT_MESSAGE:
       // A reconnect can replay a line in state.full that then also arrives live.
       if (state.chat.some((m) => m.id === msg.message.id)) break;
       state.chat.push(msg.message);
       renderChat($("chat-list"), state.chat);
       break;
-    case "chat.deleted":
+    case EVENTS.CHAT_DELETED:
       state.chat = state.chat.filter((m) => m.id !== msg.message.id);
       renderChat($("chat-list"), state.chat);
       break;
-    case "destination.health":
+    case EVENTS.STREAM_UPDATED:
+      // Settings changed elsewhere (the dashboard, the API): read the whole studio again.
+      requestState();
+      break;
+    case EVENTS.UNMUTE_REQUESTED:
+      toast(`${msg.participant.name} asks to be unmuted. Unmute them from the people list when you're ready.`, "info");
+      break;
+    case EVENTS.DESTINATION_HEALTH:
+      if (state.stream?.status === "ended") break; // a late sample must not say "live" after the end
       recordHealth(msg.destination.id, msg.destination);
       renderDestination(msg.destination.id);
       break;
-    case "error":
+    case EVENTS.PROGRAM_HEALTH:
+      renderProgramHealth(msg.program);
+      break;
+    case EVENTS.ERROR:
       toast(msg.message, "error");
       break;
     default:
@@ -146,18 +194,50 @@ function handle(msg) {
   }
 }
 
+function requestState() {
+  // At most one in flight: a burst of unknown partial updates asks once.
+  if (requestState.pending) return;
+  requestState.pending = true;
+  window.setTimeout(() => {
+    requestState.pending = false;
+  }, 1000);
+  socket.send({ type: MESSAGES.STATE_REQUEST });
+}
+
 function setScene(msg) {
   state.scene = msg.scene || {};
   state.graph = msg.scene_graph || null;
   if (msg.assets) state.assets = msg.assets;
   renderer.setScene(state.graph, state.assets);
+  editor.update(state.graph);
   playbackPanel?.setPlayback(state.scene.playback || null);
+}
+
+// The Media panel's list, again from the server: a clip finished processing, a playlist changed.
+async function refreshMediaLibrary() {
+  const box = $("media-library");
+  if (!box) return;
+  try {
+    const response = await fetch(box.dataset.url, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const html = await response.text();
+    // Keep the host's choice of mode and transition across the reload.
+    const kept = [...box.querySelectorAll("input[type=radio]:checked")].map((input) => [input.name, input.value]);
+    box.innerHTML = html;
+    for (const [name, value] of kept) {
+      const input = box.querySelector(`input[name="${name}"][value="${value}"]`);
+      if (input) input.checked = true;
+    }
+  } catch {
+    // Offline for a moment: the next change (or a reload) brings the list.
+  }
 }
 
 function renderAll() {
   renderStatus();
   renderPeople();
   renderSceneControls();
+  renderLayoutOptions();
   renderChat($("chat-list"), state.chat);
   for (const id of state.destinations.keys()) renderDestination(id);
 }
@@ -224,7 +304,7 @@ function askGoLive() {
       ? `The show starts on ${count} destination${count === 1 ? "" : "s"} and is recorded.`
       : "No destinations yet: the show is recorded only.",
     ok: "Go live",
-    onConfirm: () => socket.send({ type: "stream.go_live" }),
+    onConfirm: () => socket.send({ type: MESSAGES.STREAM_GO_LIVE }),
   });
 }
 
@@ -234,11 +314,73 @@ $("end-show").addEventListener("click", () =>
     title: "End the show?",
     text: "Every destination stops and the recording is finalised. This cannot be undone.",
     ok: "End show",
-    onConfirm: () => socket.send({ type: "stream.end" }),
+    onConfirm: () => socket.send({ type: MESSAGES.STREAM_END }),
   }),
 );
 
 // --- people ----------------------------------------------------------------------------
+// Backstage guests as small live thumbnails: subscribed at the lowest simulcast layer, and not at
+// all while their thumbnail is scrolled out of sight (the SFU stops forwarding it).
+const thumbs = new Map(); // identity → <video>
+const thumbVisible = new Map(); // identity → in sight
+const thumbObserver =
+  "IntersectionObserver" in window
+    ? new IntersectionObserver((entries) => {
+        for (const entry of entries) thumbVisible.set(entry.target.dataset.thumb, entry.isIntersecting);
+        syncSubscriptions();
+      })
+    : null;
+
+function thumbFor(p) {
+  let video = thumbs.get(p.id);
+  if (!video) {
+    video = el("video", { className: "st-thumb", "aria-hidden": "true", "data-thumb": p.id });
+    video.muted = true;
+    video.playsInline = true;
+    video.autoplay = true;
+    thumbs.set(p.id, video);
+    thumbObserver?.observe(video);
+  }
+  const track = sources.videos.get(p.id)?.track?.mediaStreamTrack;
+  const current = video.srcObject?.getVideoTracks?.()[0];
+  if (track && current !== track) {
+    video.srcObject = new MediaStream([track]);
+    video.play().catch(() => {});
+  } else if (!track && current) {
+    video.srcObject = null;
+  }
+  return video;
+}
+
+function syncSubscriptions() {
+  if (!room) return;
+  for (const p of state.participants.values()) {
+    if (p.role === "host") continue;
+    const publication = room.remoteParticipants.get(p.id)?.getTrackPublication(Track.Source.Camera);
+    if (!publication) continue;
+    if (p.on_stage) {
+      publication.setEnabled(true);
+      publication.setVideoQuality(VideoQuality.HIGH);
+    } else {
+      publication.setVideoQuality(VideoQuality.LOW);
+      publication.setEnabled(thumbObserver ? Boolean(thumbVisible.get(p.id)) : true);
+    }
+  }
+}
+
+// Who the picture shows first: solo's one person, picture-in-picture's big one.
+function featuredId() {
+  const first = (state.graph?.layers || []).find((layer) => layer.kind === "video");
+  return first?.source || null;
+}
+
+function onStagePeople() {
+  const order = new Map((state.scene.stage_order || []).map((id, index) => [id, index]));
+  return [...state.participants.values()]
+    .filter((p) => p.on_stage)
+    .sort((a, b) => (order.get(a.id) ?? 99) - (order.get(b.id) ?? 99));
+}
+
 function personRow(p) {
   const actions = el("div", { className: "st-person-actions" });
   const add = (name, label, handler, extra = {}) => {
@@ -247,40 +389,60 @@ function personRow(p) {
     actions.append(button);
     return button;
   };
-  if (p.role === "host") {
-    add(p.on_stage ? "s-down" : "s-up", p.on_stage ? "Step off stage" : "Join the stage", () =>
-      socket.send({ type: "scene.set", host_on_stage: !p.on_stage }),
+  const ended = state.stream?.status === "ended";
+  // Solo on this person: right after the stage button, so the first button of a row stays "stage".
+  const addSolo = () => {
+    if (ended || !p.on_stage) return;
+    const solo = state.scene.layout === "solo" && featuredId() === p.id;
+    add("s-star", `Solo on ${p.name}`, () => socket.send({ type: MESSAGES.SCENE_SET, layout: "solo", featured: p.id }), {
+      "data-action": "solo",
+      "aria-pressed": String(solo),
+    });
+  };
+  if (ended) {
+    // The show is over: nothing left to do to anyone.
+  } else if (p.role === "host") {
+    add(
+      p.on_stage ? "s-down" : "s-up",
+      p.on_stage ? "Step off stage" : "Join the stage",
+      () => socket.send({ type: MESSAGES.SCENE_SET, host_on_stage: !p.on_stage }),
+      { "data-action": "stage" },
     );
+    addSolo();
   } else {
     add(
       p.on_stage ? "s-down" : "s-up",
       p.on_stage ? `Send ${p.name} backstage` : `Bring ${p.name} on stage`,
-      () => socket.send({ type: "guest.stage", guest: p.guest_id, on_stage: !p.on_stage }),
+      () => socket.send({ type: MESSAGES.GUEST_STAGE, guest: p.guest_id, on_stage: !p.on_stage }),
       { className: p.on_stage ? "st-icon-btn" : "st-icon-btn is-primary", "data-action": "stage" },
     );
+    addSolo();
     add(p.audio ? "s-mic" : "s-mic-off", p.audio ? `Mute ${p.name}` : `Unmute ${p.name}`, () =>
-      socket.send({ type: "guest.mute", guest: p.guest_id, audio: !p.audio }),
+      socket.send({ type: MESSAGES.GUEST_MUTE, guest: p.guest_id, audio: !p.audio }),
     ).setAttribute("aria-pressed", String(!p.audio));
     add(p.video ? "s-cam" : "s-cam-off", p.video ? `Hide ${p.name}'s video` : `Show ${p.name}'s video`, () =>
-      socket.send({ type: "guest.mute", guest: p.guest_id, video: !p.video }),
+      socket.send({ type: MESSAGES.GUEST_MUTE, guest: p.guest_id, video: !p.video }),
     ).setAttribute("aria-pressed", String(!p.video));
     add("s-user-x", `Remove ${p.name}`, () =>
       confirmAction({
         title: `Remove ${p.name}?`,
         text: "They leave the studio and their invite link stops working.",
         ok: "Remove",
-        onConfirm: () => socket.send({ type: "guest.remove", guest: p.guest_id }),
+        onConfirm: () => socket.send({ type: MESSAGES.GUEST_REMOVE, guest: p.guest_id }),
       }),
     );
   }
   const meta = [p.role === "host" ? "You (host)" : p.role === "moderator" ? "Moderator" : "Guest"];
-  if (p.online === false) meta.push("not connected");
+  if (p.online === false && p.role !== "host") meta.push("not connected");
   if (!p.audio) meta.push("muted");
   if (!p.video) meta.push("video off");
+  const backstageVideo = !p.on_stage && p.role !== "host" && p.online !== false && !ended;
   return el(
     "li",
-    { className: "st-person", "data-participant": p.id, "data-online": String(p.online !== false) },
-    el("span", { className: "st-avatar", "aria-hidden": "true", text: (p.name || "?").charAt(0).toUpperCase() }),
+    { className: "st-person", "data-participant": p.id, "data-online": String(p.online !== false), "data-role": p.role },
+    backstageVideo
+      ? el("span", { className: "st-thumb-box" }, thumbFor(p), el("span", { className: "st-thumb-letter", "aria-hidden": "true", text: (p.name || "?").charAt(0).toUpperCase() }))
+      : el("span", { className: "st-avatar", "aria-hidden": "true", text: (p.name || "?").charAt(0).toUpperCase() }),
     el(
       "div",
       { className: "st-person-main" },
@@ -292,7 +454,8 @@ function personRow(p) {
 }
 
 function renderPeople() {
-  const people = [...state.participants.values()];
+  // The host is one row, always "You (host)"; a guest row without a name is not a person yet.
+  const people = [...state.participants.values()].filter((p) => p.role && (p.role === "host" || p.name));
   const onStage = people.filter((p) => p.on_stage);
   const backstage = people.filter((p) => !p.on_stage);
   $("on-stage").replaceChildren(...onStage.map(personRow));
@@ -300,17 +463,41 @@ function renderPeople() {
   $("stage-count").textContent = String(onStage.length);
   $("backstage-count").textContent = String(backstage.length);
   $("backstage-empty").hidden = backstage.length > 0 || people.length > 1;
+  for (const id of [...thumbs.keys()]) {
+    if (!state.participants.has(id)) {
+      thumbObserver?.unobserve(thumbs.get(id));
+      thumbs.delete(id);
+      thumbVisible.delete(id);
+    }
+  }
+  syncSubscriptions();
 }
 
 // --- layouts and overlays ----------------------------------------------------------------
+const layoutButtons = [...root.querySelectorAll("[data-layout]")];
+const cornerButtons = [...root.querySelectorAll("[data-corner]")];
+
+function hasAsset(kind) {
+  return Object.values(state.assets || {}).some((asset) => asset.kind === kind);
+}
+
 function renderSceneControls() {
   const layout = state.scene.layout;
-  for (const button of root.querySelectorAll("[data-layout]")) {
-    button.setAttribute("aria-checked", String(button.dataset.layout === layout));
+  const focusInside = layoutButtons.includes(document.activeElement);
+  for (const button of layoutButtons) {
+    const checked = button.dataset.layout === layout;
+    button.setAttribute("aria-checked", String(checked));
+    if (!focusInside) button.tabIndex = checked ? 0 : -1;
   }
+  if (!layoutButtons.some((b) => b.tabIndex === 0)) layoutButtons[0].tabIndex = 0;
   const overlays = state.scene.overlays || {};
   for (const button of root.querySelectorAll("[data-overlay]")) {
-    button.setAttribute("aria-pressed", String(Boolean(overlays[button.dataset.overlay])));
+    const name = button.dataset.overlay;
+    // A logo switch without a logo in the brand kit would promise what cannot be shown.
+    const missing = name === "logo" && !hasAsset("logo");
+    button.setAttribute("aria-pressed", String(Boolean(overlays[name]) && !missing));
+    button.disabled = missing;
+    button.title = missing ? "Add a logo to this stream's brand kit first" : "";
   }
   const banner = $("banner-text");
   if (document.activeElement !== banner) banner.value = state.scene.banner_text || "";
@@ -321,20 +508,107 @@ function renderSceneControls() {
   } else if (state.stream?.status !== "ended") {
     note.hidden = true;
   }
+  renderLayoutOptions();
+  renderPeople();
+}
+
+// What the chosen layout lets the host decide: who is featured, the PiP corner, custom positions.
+function renderLayoutOptions() {
+  const layout = state.scene.layout;
+  const ended = state.stream?.status === "ended";
+  const featuredField = $("featured-field");
+  const select = $("featured-select");
+  const choosing = (layout === "solo" || layout === "pip") && !ended;
+  featuredField.hidden = !choosing;
+  if (choosing) {
+    $("featured-label").textContent = layout === "solo" ? "Solo on" : "Big picture";
+    const people = onStagePeople();
+    const current = featuredId();
+    if (document.activeElement !== select) {
+      select.replaceChildren(
+        ...people.map((p) => el("option", { value: p.id, text: p.role === "host" ? `${p.name} (you)` : p.name, selected: p.id === current })),
+      );
+      select.disabled = people.length < 2;
+    }
+  }
+  const pipCorners = $("pip-corners");
+  pipCorners.hidden = layout !== "pip" || ended;
+  const corner = state.scene.pip_corner || "bottom_right";
+  const focusInCorners = cornerButtons.includes(document.activeElement);
+  for (const button of cornerButtons) {
+    const checked = button.dataset.corner === corner;
+    button.setAttribute("aria-checked", String(checked));
+    if (!focusInCorners) button.tabIndex = checked ? 0 : -1;
+  }
+  $("customise-layout").hidden = layout === "custom" || ended;
+  const arrange = $("arrange");
+  arrange.hidden = layout !== "custom" || ended;
+  const arranging = layout === "custom" && arrange.getAttribute("aria-pressed") === "true" && !ended;
+  $("keep-ratio-field").hidden = !arranging;
+  $("arrange-help").hidden = !arranging;
+  if (editor.active !== arranging) editor.setActive(arranging);
 }
 
 function setLayout(layout) {
-  if (layout && layout !== state.scene.layout) socket.send({ type: "scene.set", layout });
+  if (layout && layout !== state.scene.layout) socket.send({ type: MESSAGES.SCENE_SET, layout });
 }
 
-root.querySelectorAll("[data-layout]").forEach((button) =>
-  button.addEventListener("click", () => setLayout(button.dataset.layout)),
+// Radio groups with one tab stop: arrow keys move and choose (WAI-ARIA radio group pattern).
+function rovingKeys(buttons, choose) {
+  return (event) => {
+    const index = buttons.indexOf(document.activeElement);
+    if (index < 0) return;
+    const last = buttons.length - 1;
+    const next = {
+      ArrowRight: index === last ? 0 : index + 1,
+      ArrowDown: index === last ? 0 : index + 1,
+      ArrowLeft: index === 0 ? last : index - 1,
+      ArrowUp: index === 0 ? last : index - 1,
+      Home: 0,
+      End: last,
+    }[event.key];
+    if (next === undefined) return;
+    event.preventDefault();
+    for (const button of buttons) button.tabIndex = -1;
+    buttons[next].tabIndex = 0;
+    buttons[next].focus();
+    choose(buttons[next]);
+  };
+}
+
+$("layout-picker").addEventListener("keydown", rovingKeys(layoutButtons, (b) => setLayout(b.dataset.layout)));
+$("pip-corners").addEventListener("keydown", rovingKeys(cornerButtons, (b) => setCorner(b.dataset.corner)));
+layoutButtons.forEach((button) => button.addEventListener("click", () => setLayout(button.dataset.layout)));
+cornerButtons.forEach((button) => button.addEventListener("click", () => setCorner(button.dataset.corner)));
+
+function setCorner(corner) {
+  if (corner !== state.scene.pip_corner) socket.send({ type: MESSAGES.SCENE_SET, pip_corner: corner });
+}
+
+$("featured-select").addEventListener("change", (event) =>
+  socket.send({ type: MESSAGES.SCENE_SET, featured: event.target.value }),
 );
+
+// "Customise this layout": whatever preset is on air becomes a custom arrangement, ready to move by hand.
+$("customise-layout").addEventListener("click", () => {
+  const positions = graphPositions(state.graph);
+  $("arrange").setAttribute("aria-pressed", "true");
+  if (socket.send({ type: MESSAGES.SCENE_SET, layout: "custom", positions })) {
+    announce("Custom layout: drag the tiles in the preview, or focus one and use the arrow keys.");
+  }
+});
+$("arrange").addEventListener("click", (event) => {
+  const on = event.currentTarget.getAttribute("aria-pressed") !== "true";
+  event.currentTarget.setAttribute("aria-pressed", String(on));
+  renderLayoutOptions();
+  if (on) $("layout-editor").querySelector(".st-edit-tile")?.focus();
+});
+
 root.querySelectorAll("[data-overlay]").forEach((button) =>
   button.addEventListener("click", () => {
     const name = button.dataset.overlay;
-    const on = !(state.scene.overlays || {})[name];
-    const message = { type: "scene.set", overlays: { [name]: on } };
+    const on = !(state.scene.overlays || {})[name] || button.getAttribute("aria-pressed") !== "true";
+    const message = { type: MESSAGES.SCENE_SET, overlays: { [name]: on } };
     // A banner needs words: the show's title until the host types something else.
     if (name === "banner" && on && !state.scene.banner_text) message.banner_text = state.stream?.title || "";
     socket.send(message);
@@ -343,7 +617,7 @@ root.querySelectorAll("[data-overlay]").forEach((button) =>
 $("banner-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = $("banner-text").value.trim();
-  socket.send({ type: "scene.set", banner_text: text, overlays: { banner: Boolean(text) } });
+  socket.send({ type: MESSAGES.SCENE_SET, banner_text: text, overlays: { banner: Boolean(text) } });
 });
 
 // --- destinations and their health --------------------------------------------------------
@@ -360,21 +634,57 @@ function recordHealth(id, sample) {
 function renderDestination(id) {
   const row = $(`dest-${id}`);
   const entry = state.health.get(id);
-  if (!row || !entry) return;
-  const h = entry.last;
+  const known = state.destinations.get(id);
+  if (!row || (!entry && !known)) return;
+  const h = entry?.last || {};
+  // The server's word (ready / connecting / live / reconnecting / error / ended), as on the dashboard;
+  // the show's end ends every destination whatever its last sample said.
+  const word = state.stream?.status === "ended" ? "ended" : h.state || known?.state;
+  const label = state.stream?.status === "ended" ? "Ended" : h.state_label || known?.state_label;
   const badge = row.querySelector(".st-dest-state");
-  if (h.state) {
-    badge.dataset.state = h.state;
-    badge.textContent = h.state.replaceAll("_", " ");
+  // Live but falling behind is not green: the badge says so, and the line under it says what it means.
+  const behind = Boolean(h.falling_behind) && word === "live";
+  if (word) {
+    const shown = behind ? "behind" : word;
+    badge.dataset.state = shown;
+    badge.className = `badge st-dest-state badge-${shown}`;
+    badge.textContent = behind ? "Falling behind" : label || word;
   }
-  const kbps = typeof h.bitrate_kbps === "number" ? Math.round(h.bitrate_kbps) : null;
+  const flowing = word === "live" || word === "reconnecting" || word === "connecting";
+  const kbps = flowing && typeof h.bitrate_kbps === "number" ? Math.round(h.bitrate_kbps) : null;
+  const behindLine = row.querySelector(".st-dest-behind");
+  if (behindLine) {
+    behindLine.hidden = !behind;
+    behindLine.textContent = behind ? `Falling behind: receiving ${kbps ?? 0} kbps, less than the show sends.` : "";
+  }
   row.querySelector(".st-dest-bitrate").textContent = kbps === null ? "— kbps" : `${kbps} kbps`;
   const reconnects = h.reconnects ?? h.reconnect_count ?? 0;
   row.querySelector(".st-dest-reconnects").textContent = `${reconnects} reconnect${reconnects === 1 ? "" : "s"}`;
   const error = row.querySelector(".st-dest-error");
-  error.hidden = !h.last_error;
-  error.textContent = h.last_error || "";
-  drawSparkline(row.querySelector(".st-spark"), entry.samples);
+  const message = flowing || word === "error" ? h.last_error || known?.health?.last_error : "";
+  error.hidden = !message;
+  error.textContent = message || "";
+  drawSparkline(row.querySelector(".st-spark"), entry?.samples || []);
+}
+
+// The program against the wall clock (program.health from apps/shows/health.py, once a second while
+// live): a plain warning, with how far from real time, while it falls behind.
+function renderProgramHealth(program) {
+  const line = $("program-health");
+  if (!line) return;
+  const live = state.stream?.status === "live";
+  // Shown while falling behind, and while the encoder runs stepped down (the message says why).
+  line.hidden = !(live && (program?.falling_behind || program?.message));
+  root.dataset.programFallingBehind = live && program?.falling_behind ? "true" : "false";
+  if (line.hidden) {
+    line.textContent = "";
+    return;
+  }
+  const rtf =
+    program.falling_behind && typeof program.real_time_factor === "number"
+      ? ` (${program.real_time_factor.toFixed(2)}× real time)`
+      : "";
+  line.textContent = `${program.message}${rtf}`;
 }
 
 function drawSparkline(canvas, samples) {
@@ -407,7 +717,7 @@ $("chat-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const input = $("chat-input");
   const text = input.value.trim();
-  if (text && socket.send({ type: "chat.send", text })) input.value = "";
+  if (text && socket.send({ type: MESSAGES.CHAT_SEND, text })) input.value = "";
 });
 
 // --- keyboard shortcuts: 1–6 layouts, L go live ------------------------------------------
@@ -443,13 +753,16 @@ async function startMedia() {
         ),
     });
     room = joined.room;
+    // Backstage thumbnails follow the tracks as they come and go.
+    room.on(RoomEvent.TrackSubscribed, () => renderPeople());
+    room.on(RoomEvent.TrackUnsubscribed, () => renderPeople());
     room.on(RoomEvent.LocalTrackUnpublished, (pub) => {
       // The browser's own "Stop sharing" bar ends a share without our button.
       const button = $("share-screen");
       if (pub.source === Track.Source.ScreenShare && button.getAttribute("aria-pressed") === "true") {
         button.setAttribute("aria-pressed", "false");
         button.querySelector("span").textContent = "Share screen";
-        socket.send({ type: "share.set", on: false });
+        socket.send({ type: MESSAGES.SHARE_SET, on: false });
       }
     });
     await room.localParticipant.setMicrophoneEnabled(true);
@@ -478,7 +791,7 @@ async function toggle(button, source, labels) {
     button.setAttribute("aria-pressed", String(!on));
     button.querySelector("span").textContent = on ? labels[0] : labels[1];
     localRecording.setEnabled(source === Track.Source.Microphone ? "audio" : "video", on);
-    if (source === Track.Source.Microphone) socket.send({ type: "scene.set", host_muted: !on });
+    if (source === Track.Source.Microphone) socket.send({ type: MESSAGES.SCENE_SET, host_muted: !on });
   } catch (error) {
     toast(error.message, "error");
   }
@@ -497,7 +810,7 @@ $("share-screen").addEventListener("click", async (event) => {
     await room.localParticipant.setScreenShareEnabled(!sharing, { audio: false });
     button.setAttribute("aria-pressed", String(!sharing));
     button.querySelector("span").textContent = sharing ? "Share screen" : "Stop sharing";
-    socket.send({ type: "share.set", on: !sharing });
+    socket.send({ type: MESSAGES.SHARE_SET, on: !sharing });
   } catch (error) {
     toast(error.name === "NotAllowedError" ? "Screen sharing was cancelled." : error.message, "warning");
   }

@@ -10,31 +10,10 @@
 // one chunk. The session id is kept in localStorage per file so a reload
 // resumes too.
 
-const API = "/api/v1/uploads/";
+import { errorText, sleep } from "./lib/http.js";
+import { UploadSession } from "./lib/upload_client.js";
+
 const RETRIES = 8;
-
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
-  if (match) return decodeURIComponent(match[1]);
-  const headers = document.body?.getAttribute("hx-headers");
-  try {
-    return JSON.parse(headers || "{}")["X-CSRFToken"] || "";
-  } catch {
-    return "";
-  }
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function errorText(response) {
-  try {
-    const body = await response.json();
-    const messages = Object.values(body).flat();
-    return messages.join(" ") || response.statusText;
-  } catch {
-    return response.statusText;
-  }
-}
 
 export class ChunkedUpload {
   constructor(file, { purpose = "clip", title = "", stream = null, onProgress = () => {} } = {}) {
@@ -46,66 +25,44 @@ export class ChunkedUpload {
     this.key = `streamus-upload:${purpose}:${file.name}:${file.size}:${file.lastModified}`;
   }
 
-  headers(extra = {}) {
-    return { "X-CSRFToken": csrfToken(), ...extra };
-  }
-
   async create() {
     const saved = localStorage.getItem(this.key);
     if (saved) {
-      const offset = await this.serverOffset(saved).catch(() => null);
-      if (offset !== null) return { id: saved, offset };
+      const session = new UploadSession({ id: saved });
+      const offset = await session.serverOffset().catch(() => null);
+      if (offset !== null) {
+        session.offset = offset;
+        return session;
+      }
     }
-    const response = await fetch(API, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: this.headers({ "Content-Type": "application/json" }),
-      body: JSON.stringify({
-        purpose: this.purpose,
-        size: this.file.size,
-        filename: this.file.name,
-        title: this.title,
-        stream: this.stream,
-      }),
+    const session = await UploadSession.create({
+      purpose: this.purpose,
+      size: this.file.size,
+      filename: this.file.name,
+      title: this.title,
+      stream: this.stream,
     });
-    if (!response.ok) throw new Error(await errorText(response));
-    const session = await response.json();
     localStorage.setItem(this.key, session.id);
-    return { id: session.id, offset: session.offset, chunkSize: session.chunk_size };
-  }
-
-  async serverOffset(id) {
-    const response = await fetch(`${API}${id}/`, { method: "HEAD", credentials: "same-origin" });
-    if (!response.ok) throw new Error("gone");
-    return Number(response.headers.get("Upload-Offset"));
+    return session;
   }
 
   async start() {
-    let { id, offset, chunkSize } = await this.create();
-    if (!chunkSize) {
-      const info = await fetch(`${API}${id}/`, { credentials: "same-origin" }).then((r) => r.json());
-      chunkSize = info.chunk_size;
-    }
+    const session = await this.create();
+    if (!session.chunkSize) session.chunkSize = (await session.info()).chunk_size;
+    let { offset } = session;
     let failures = 0;
     let result = null;
     while (offset < this.file.size) {
-      const chunk = this.file.slice(offset, Math.min(offset + chunkSize, this.file.size));
-      let response;
-      try {
-        response = await fetch(`${API}${id}/`, {
-          method: "PATCH",
-          credentials: "same-origin",
-          headers: this.headers({
-            "Content-Type": "application/offset+octet-stream",
-            "Upload-Offset": String(offset),
-          }),
-          body: chunk,
-        });
-      } catch (networkError) {
+      const chunk = this.file.slice(offset, Math.min(offset + session.chunkSize, this.file.size));
+      const at = offset;
+      const response = await session.sendChunk(offset, chunk, null, (sent) =>
+        this.onProgress(Math.min(1, (at + sent) / this.file.size)),
+      );
+      if (response === null) {
         failures += 1;
-        if (failures > RETRIES) throw networkError;
+        if (failures > RETRIES) throw new Error("The upload could not reach the server.");
         await sleep(Math.min(30000, 500 * 2 ** failures));
-        offset = await this.serverOffset(id).catch(() => offset);
+        offset = await session.serverOffset().catch(() => offset);
         continue;
       }
       if (response.status === 409) {
@@ -145,8 +102,10 @@ function bind(form) {
       purpose: form.dataset.purpose || "clip",
       title: form.querySelector('input[name="title"]')?.value || "",
       onProgress: (fraction) => {
-        if (bar) bar.value = Math.round(fraction * 100);
-        if (output) output.textContent = `${Math.round(fraction * 100)} %`;
+        // Never backwards: a retried chunk starts again from its offset.
+        const percent = Math.max(Number(bar?.value || 0), Math.round(fraction * 100));
+        if (bar) bar.value = percent;
+        if (output) output.textContent = `${percent} % of ${(file.size / 1e6).toFixed(1)} MB`;
       },
     });
     try {

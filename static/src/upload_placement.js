@@ -15,8 +15,12 @@ function place(layer) {
   if (canvas) canvas.dataset.ready = "1";
 }
 
+// The program's own background when the kit has no background image (media/scene/layout.py
+// Options.background_colour): the primary colour belongs to the name tag and the banner, not the canvas.
+const PROGRAM_BACKGROUND = "#101018";
+
 function paintCanvas(canvas) {
-  canvas.style.backgroundColor = canvas.dataset.primary || "#222";
+  canvas.style.backgroundColor = PROGRAM_BACKGROUND;
   const tag = canvas.querySelector(".brand-nametag");
   if (tag) {
     tag.style.backgroundColor = canvas.dataset.primary || "#222";
@@ -35,11 +39,19 @@ function onSlide(event) {
   place(layer);
 }
 
+// Each slider says its value beside its name, as it moves.
+function showValue(event) {
+  const form = event.target.closest("form[data-placement-for]");
+  const output = form?.querySelector(`output[data-value-of="${event.target.name}"]`);
+  if (output) output.textContent = Number(event.target.value).toFixed(2);
+}
+
 function init() {
   const canvas = document.getElementById("brand-canvas");
   if (!canvas) return;
   paintCanvas(canvas);
   document.addEventListener("input", onSlide);
+  document.addEventListener("input", showValue);
   // Colour pickers preview the kit before it is saved.
   document.querySelectorAll('input[name="primary_colour"], input[name="accent_colour"], input[name="font"]').forEach((input) => {
     input.addEventListener("input", () => {

@@ -16,19 +16,10 @@
 // retried after asking the server for its offset, so a network drop loses
 // nothing: the bytes wait in memory until they are accepted.
 
-const API = "/api/v1/uploads/";
-const RETRIES = 10;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from "./lib/http.js";
+import { UPLOADS_API, UploadSession } from "./lib/upload_client.js";
 
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
-  if (match) return decodeURIComponent(match[1]);
-  try {
-    return JSON.parse(document.body?.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
-  } catch {
-    return "";
-  }
-}
+const RETRIES = 10;
 
 function pickMimeType() {
   const candidates = ["video/webm;codecs=vp8,opus", "video/webm;codecs=vp9,opus", "video/webm", "video/mp4"];
@@ -38,7 +29,7 @@ function pickMimeType() {
 export class LocalRecorder {
   constructor(
     mediaStream,
-    { streamId, title = "", createUrl = API, mimeType = pickMimeType(), timesliceMs = 1000, bitsPerSecond } = {},
+    { streamId, title = "", createUrl = UPLOADS_API, mimeType = pickMimeType(), timesliceMs = 1000, bitsPerSecond } = {},
   ) {
     this.mediaStream = mediaStream;
     this.createUrl = createUrl;
@@ -75,26 +66,18 @@ export class LocalRecorder {
     this.recorder.start(this.timesliceMs);
     let session = null;
     try {
-      const response = await fetch(this.createUrl, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-        body: JSON.stringify({
-          purpose: "participant",
-          stream: this.streamId,
-          filename: `local.${this.extension}`,
-          title: this.title,
-        }),
-      });
-      if (!response.ok) throw new Error(`Could not start the local recording (${response.status}).`);
-      session = await response.json();
+      session = await UploadSession.create(
+        { purpose: "participant", stream: this.streamId, filename: `local.${this.extension}`, title: this.title },
+        this.createUrl,
+      );
     } catch (error) {
       this.recorder.stop();
-      throw error;
+      throw new Error(`Could not start the local recording (${error.message}).`);
     }
+    this.session = session;
     this.id = session.id;
-    this.url = session.url || `${API}${session.id}/`;
-    this.chunkSize = session.chunk_size;
+    this.url = session.url;
+    this.chunkSize = session.chunkSize;
     this.queue(false); // what was recorded while the session was being opened
   }
 
@@ -122,18 +105,7 @@ export class LocalRecorder {
   // Sends one chunk; returns once the server holds it (or told us where it stands).
   async send(chunk, totalLength) {
     for (let attempt = 0; ; attempt += 1) {
-      const headers = {
-        "Content-Type": "application/offset+octet-stream",
-        "Upload-Offset": String(this.offset),
-        "X-CSRFToken": csrfToken(),
-      };
-      if (totalLength !== null) headers["Upload-Length"] = String(totalLength);
-      let response = null;
-      try {
-        response = await fetch(this.url, { method: "PATCH", credentials: "same-origin", headers, body: chunk });
-      } catch {
-        response = null;
-      }
+      const response = await this.session.sendChunk(this.offset, chunk, totalLength);
       if (response && response.ok) {
         const body = await response.json();
         this.pending = this.pending.slice(body.offset - this.offset);
@@ -150,8 +122,7 @@ export class LocalRecorder {
       }
       if (response && response.status === 410 && totalLength !== null) {
         // The last chunk arrived but its answer was lost: the upload is already assembled.
-        const check = await fetch(this.url, { credentials: "same-origin" }).catch(() => null);
-        const body = check && check.ok ? await check.json() : null;
+        const body = await this.session.info().catch(() => null);
         if (body && body.status === "complete") {
           this.pending = new Blob([]);
           this.offset = body.offset;

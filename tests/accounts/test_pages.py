@@ -185,3 +185,14 @@ def test_signup_is_rate_limited_per_client(client, monkeypatch):
     assert blocked.status_code == 429
     assert b"Too many accounts were created from your network" in blocked.content
     assert not User.objects.filter(username="bulk9").exists()
+
+
+def test_password_reset_link_uses_site_url_not_the_host_header(client, user, settings):
+    """Security finding 11: a Host header the server accepts must not choose where the reset link points."""
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "evil.example"]
+    settings.SITE_URL = "https://studio.example.org"
+    response = client.post(reverse("accounts:password_reset"), {"email": user.email}, HTTP_HOST="evil.example")
+    assert response.status_code == 302
+    body = mail.outbox[0].body
+    assert "evil.example" not in body
+    assert re.search(r"https://studio\.example\.org/accounts/password/reset/[^\s]+/", body), body

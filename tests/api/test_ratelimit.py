@@ -78,3 +78,20 @@ def test_api_requests_are_throttled_per_user(settings, user, other_user):
     other = APIClient()
     other.force_authenticate(other_user)
     assert other.get("/api/v1/streams/").status_code == 200
+
+
+def test_token_bucket_allows_a_burst_then_the_rate():
+    """Security finding 3's primitive: per-socket message rates (the studio and comment sockets)."""
+    now = [100.0]
+    bucket = ratelimit.TokenBucket(rate=2, capacity=5, clock=lambda: now[0])
+    assert [bucket.take() for _ in range(7)] == [True] * 5 + [False, False]
+    assert bucket.wait_seconds() == pytest.approx(0.5)
+    now[0] += 0.5
+    assert bucket.take() is True and bucket.take() is False
+    now[0] += 60  # idle for a minute: full again, never more than the capacity
+    assert [bucket.take() for _ in range(6)] == [True] * 5 + [False]
+    assert bucket.take(cost=0.5) is False
+    now[0] += 1
+    assert bucket.take(cost=2) is True
+    with pytest.raises(ValueError):
+        ratelimit.TokenBucket(rate=0, capacity=5)

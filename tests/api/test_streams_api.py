@@ -165,7 +165,7 @@ def test_invites_are_rate_limited(user_api, stream, monkeypatch):
 
 
 def test_brand_asset_placement_is_validated(user_api, user):
-    from tests.api.test_permissions_matrix import make_asset
+    from tests.factories import make_asset
 
     asset = make_asset(user)
     response = user_api.patch(f"/api/v1/brand-assets/{asset.pk}/", {"x": 1.5, "opacity": -1}, format="json")

@@ -1,1 +1,1 @@
-from tests.library.helpers import logged_ffprobe, page, upload_spool  # noqa: F401 - fixtures
+from tests.support.library import logged_ffprobe, page, upload_spool  # noqa: F401 - fixtures

@@ -15,7 +15,7 @@ from PIL import Image
 
 from apps.branding.models import BrandAsset
 from tests.factories import BrandKitFactory
-from tests.library.helpers import stored_files
+from tests.support.library import stored_files
 
 
 def image_bytes(fmt: str, size=(64, 48), colour=(200, 30, 30), **save) -> bytes:

@@ -33,18 +33,25 @@ def page(monkeypatch):
             lambda m: problems.append(m.text) if m.type == "error" and "status of 422" not in m.text else None,
         )
         page.on("pageerror", lambda exc: problems.append(str(exc)))
-        page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm
+        page.on("dialog", lambda dialog: problems.append(f"browser dialog: {dialog.message}"))  # hx-confirm uses ours
         page.problems = problems  # type: ignore[attr-defined]
         yield page
         browser.close()
 
 
-def test_create_stream_and_destination_without_reloads(page, live_server, user, canary_key):
-    page.goto(f"{live_server.url}/accounts/login/")
+def confirm_in_app_dialog(page) -> None:
+    """hx-confirm asks in the app's own modal dialog (static/src/app.js); answer it as a user would."""
+    dialog = page.locator("dialog.confirm-dialog[open]")
+    dialog.wait_for()
+    dialog.get_by_role("button", name="Yes, go ahead").click()
+
+
+def test_create_stream_and_destination_without_reloads(page, web, user, canary_key):
+    page.goto(f"{web.url}/accounts/login/")
     page.fill("input[name=username]", user.email)
     page.fill("input[name=password]", DEFAULT_PASSWORD)
     page.click("form button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_url(f"{web.url}/")
     page.get_by_text("No streams yet").wait_for()
 
     # A marker that a full page load would wipe out.
@@ -73,7 +80,7 @@ def test_create_stream_and_destination_without_reloads(page, live_server, user, 
 
     # Destinations on the stream's page.
     page.click(f"#stream-{stream.id} >> text=Details")
-    page.wait_for_url(f"{live_server.url}/streams/{stream.id}/")
+    page.wait_for_url(f"{web.url}/streams/{stream.id}/")
     page.evaluate("window.__noReload = true")
     page.select_option("#id_platform", "custom")
     page.fill("#id_name", "Relay")
@@ -88,19 +95,21 @@ def test_create_stream_and_destination_without_reloads(page, live_server, user, 
     assert StreamDestination.objects.get(stream=stream).decrypt_stream_key() == canary_key
 
     page.click("#destination-list button[aria-label='Remove Relay']")
+    confirm_in_app_dialog(page)
     page.get_by_text("Nowhere to go live yet").wait_for()
     assert not StreamDestination.objects.filter(stream=stream).exists()
     assert page.evaluate("window.__noReload") is True
 
     # Back on the dashboard: open and cancel the create panel, then delete the stream (hx-confirm accepted).
     page.click("text=Dashboard")
-    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_url(f"{web.url}/")
     page.evaluate("window.__noReload = true")
     page.click("text=New stream")
     page.locator("#stream-create form").wait_for()
     page.click("#stream-create >> text=Cancel")
     assert page.locator("#stream-create").inner_html() == ""
     page.click(f"#stream-{stream.id} button[aria-label^='Delete']")
+    confirm_in_app_dialog(page)
     page.get_by_text("No streams yet").wait_for()
     assert not Stream.objects.filter(pk=stream.pk).exists()
     assert page.evaluate("window.__noReload") is True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from apps.core.crypto import hash_token
@@ -104,7 +105,7 @@ def test_edit_destination_inline_keeps_the_key_unless_a_new_one_is_typed(htmx, s
     data = {
         "platform": "custom",
         "name": "Relay 2",
-        "rtmp_url": "rtmp://127.0.0.1:1936/app",
+        "rtmp_url": "rtmp://127.0.0.1:1935/app",  # the same server: the key stays
         "canvas": "landscape",
         "enabled": "on",
         "stream_key": "",
@@ -114,9 +115,19 @@ def test_edit_destination_inline_keeps_the_key_unless_a_new_one_is_typed(htmx, s
     html = response.content.decode()
     assert f'<li class="list-row" id="destination-{destination.id}">' in html
     destination.refresh_from_db()
-    assert (destination.name, destination.rtmp_url) == ("Relay 2", "rtmp://127.0.0.1:1936/app")
+    assert (destination.name, destination.rtmp_url) == ("Relay 2", "rtmp://127.0.0.1:1935/app")
     assert destination.decrypt_stream_key() == canary_key
 
+    # Another server without the key: refused under the key field, nothing changes.
+    moved = htmx.post(
+        reverse("destination_edit", args=[destination.id]), {**data, "rtmp_url": "rtmp://127.0.0.1:1936/app"}
+    )
+    assert moved.status_code == 422
+    assert "paste the stream key again" in moved.content.decode()
+    destination.refresh_from_db()
+    assert destination.rtmp_url == "rtmp://127.0.0.1:1935/app"
+
+    data["rtmp_url"] = "rtmp://127.0.0.1:1936/app"
     htmx.post(reverse("destination_edit", args=[destination.id]), {**data, "stream_key": "new_key_0000_QRST"})
     destination.refresh_from_db()
     assert destination.decrypt_stream_key() == "new_key_0000_QRST"
@@ -162,7 +173,8 @@ def test_invite_shows_the_link_once_and_stores_only_its_hash(htmx, user_client, 
     assert html.startswith('<section class="card" id="guests">')
     guest = Guest.objects.get(stream=stream)
     assert (guest.display_name, guest.role) == ("Ada", "moderator")
-    token = re.search(r'id="invite-url" value="http://testserver/join/([^"/]+)/"', html).group(1)
+    # The link is on SITE_URL, whatever Host the request came with.
+    token = re.search(rf'id="invite-url" value="{re.escape(settings.SITE_URL)}/join/([^"/]+)/"', html).group(1)
     assert guest.token_hash == hash_token(token)
     assert f'id="guest-{guest.id}"' in html
 

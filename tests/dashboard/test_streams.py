@@ -130,11 +130,13 @@ def test_create_errors_are_shown_in_place(htmx, user):
 
 
 def test_service_errors_land_on_their_field(htmx, user):
-    # The free plan stops at 1080p30: the service refuses, the form shows why on the resolution field.
+    # A stream made at 2160p before the owner's plan became Free: the form still offers the current
+    # resolution, the service refuses it, and the form shows why under the resolution field.
+    stream = StreamFactory(owner=user, title="Made on Pro", resolution="2160p", fps=30)
     response = htmx.post(
-        reverse("stream_create"),
+        reverse("stream_edit", args=[stream.id]),
         {
-            "title": "Too big",
+            "title": "Still 4K",
             "resolution": "2160p",
             "fps": "30",
             "video_bitrate_kbps": "20000",
@@ -148,6 +150,30 @@ def test_service_errors_land_on_their_field(htmx, user):
     assert "The Free plan streams and records up to 1080p30" in html
     field = html[html.index('id="id_resolution"') :]
     assert field.index("The Free plan") < field.index('id="id_fps"')  # the message sits under its own field
+    stream.refresh_from_db()
+    assert stream.title == "Made on Pro"  # nothing half-saved
+
+
+def test_one_submit_shows_every_problem(htmx, user):
+    # A missing title (the form's), bitrates out of range (the model's) and a bitrate too low for the
+    # picture (the model's own rule) are all reported after one submit, each under its field.
+    response = htmx.post(
+        reverse("stream_create"),
+        {
+            "title": "",
+            "resolution": "720p",
+            "fps": "30",
+            "video_bitrate_kbps": "900",
+            "audio_bitrate_kbps": "1",
+            "layout": "grid",
+            "recording_format": "mp4",
+        },
+    )
+    assert response.status_code == 422
+    errors = response.context["form"].errors
+    assert set(errors) == {"title", "video_bitrate_kbps", "audio_bitrate_kbps"}
+    assert "720p needs at least 1000 kbps" in errors["video_bitrate_kbps"][0]
+    assert errors["title"] == ["This field is required."]  # once, not again from the model
     assert not Stream.objects.filter(owner=user).exists()
 
 

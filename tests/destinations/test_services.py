@@ -160,3 +160,37 @@ def test_connected_channel_destinations_count_against_the_limit_too():
         platform_destination_create(stream=stream, account=account, by=stream.owner)
     assert exc.value.message_dict["platform"][0].startswith("The Free plan allows 3 destinations per stream")
     assert stream.destinations.count() == 3
+
+
+def test_moving_a_destination_to_another_host_needs_the_key_again(stream):
+    """Security finding 11: a stolen session (a 5-minute token) must not redirect a long-lived key elsewhere."""
+    destination = services.destination_create(
+        stream=stream, by=stream.owner, platform="custom", rtmp_url="rtmp://127.0.0.1:1935/live", stream_key=KEY
+    )
+    for url in ("rtmp://127.0.0.2:1935/live", "rtmp://127.0.0.1:1936/live", "rtmps://127.0.0.1:1935/live"):
+        with pytest.raises(ValidationError) as exc:
+            services.destination_update(destination=destination, by=stream.owner, rtmp_url=url)
+        assert "stream key" in exc.value.message_dict["stream_key"][0].lower()
+    with pytest.raises(ValidationError):
+        services.destination_update(destination=destination, by=stream.owner, platform="youtube", rtmp_url="")
+    destination.refresh_from_db()
+    assert destination.rtmp_url == "rtmp://127.0.0.1:1935/live" and destination.decrypt_stream_key() == KEY
+
+    # The same host, another application: the key stays.
+    services.destination_update(destination=destination, by=stream.owner, rtmp_url="rtmp://127.0.0.1:1935/app")
+    # Another host with the key typed again: fine.
+    moved = services.destination_update(
+        destination=destination, by=stream.owner, rtmp_url="rtmp://127.0.0.2/live", stream_key="new-key-0000"
+    )
+    assert moved.decrypt_stream_key() == "new-key-0000"
+
+
+def test_moving_a_destination_through_the_api_says_why(user_api, stream):
+    destination = DestinationFactory(stream=stream, rtmp_url="rtmp://127.0.0.1:1935/live", stream_key=KEY)
+    response = user_api.patch(
+        f"/api/v1/destinations/{destination.pk}/", {"rtmp_url": "rtmp://127.0.0.2:1935/live"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "stream_key" in response.json()
+    destination.refresh_from_db()
+    assert destination.rtmp_url == "rtmp://127.0.0.1:1935/live"

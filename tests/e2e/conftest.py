@@ -8,11 +8,9 @@ import pytest
 import redis
 
 from apps.streams import services
-from tests.support.browser import browser_for, playwright_instance  # noqa: F401 - fixtures
-from tests.support.live_server import private_redis, web, web_factory  # noqa: F401 - fixtures
 
 PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1440, "height": 900}
+from tests.support.browser import DESKTOP  # noqa: E402,F401 - one size for every studio test
 
 
 @pytest.fixture(autouse=True)

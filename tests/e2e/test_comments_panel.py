@@ -7,12 +7,10 @@ import pytest
 from apps.engagement import realtime, services
 from apps.engagement.models import Comment
 from apps.streams.models import Guest
-from tests.support.browser import csp_violations, wait_js
+from tests.support.browser import csp_violations, join_as_guest, open_studio, wait_js
 from tests.support.live_server import wait_until
 
 from .conftest import DESKTOP, PHONE
-from .test_guest import join_as_guest
-from .test_studio import open_studio
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

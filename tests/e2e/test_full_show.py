@@ -10,26 +10,19 @@ side by side, then all blue once the host leaves the stage with the solo layout.
 
 from __future__ import annotations
 
-import subprocess
-import threading
-import time
-from pathlib import Path
-
 import pytest
 
 from apps.destinations.models import StreamDestination
 from apps.recordings.models import Recording
-from apps.streams import broadcast
 from apps.streams.models import Guest, Stream
-from tests.support.browser import wait_js
+from tests.support.browser import join_as_guest, wait_js, wait_preview
+from tests.support.media_worker import MediaWorker, blue, frames, media_settings, red  # noqa: F401 - fixture
 from tests.support.rtmp import (
     rtmp_servers,  # noqa: F401 - fixture
     wait_for,
 )
 
 from .conftest import DESKTOP
-from .test_guest import join_as_guest
-from .test_studio import wait_preview
 
 pytestmark = [
     pytest.mark.browser,
@@ -37,87 +30,6 @@ pytestmark = [
     pytest.mark.media,
     pytest.mark.django_db(transaction=True),
 ]
-
-SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
-SAMPLE = (32, 18)  # decoded frames are scaled down to this many pixels: colours only
-
-
-@pytest.fixture
-def media_settings(settings, tmp_path):
-    settings.BROADCAST_SPOOL_DIR = tmp_path / "spool"
-    settings.BROADCAST_X264_PRESET = "ultrafast"
-    settings.ALLOW_PRIVATE_DESTINATIONS = True
-    return settings
-
-
-class MediaWorker(threading.Thread):
-    """What a Celery `media` worker does for one show, with the compositor as the program source."""
-
-    def __init__(self, stream_id: int) -> None:
-        super().__init__(daemon=True)
-        self.stream_id = stream_id
-        self.outcome: str | None = None
-        self.error: BaseException | None = None
-        self.sessions: list = []
-
-    def source(self, stream: Stream, config):
-        from workers.compositor.show import compositor_for_stream
-
-        session = compositor_for_stream(stream.pk)
-        self.sessions.append(session)
-        return session.program("landscape")
-
-    def run(self) -> None:
-        try:
-            self.outcome = broadcast.run_show(stream_id=self.stream_id, source_factory=self.source)
-        except BaseException as exc:  # reported by the test
-            self.error = exc
-        finally:
-            for session in self.sessions:
-                session.stop()
-
-
-def frames(path: Path) -> list[tuple[tuple[int, int, int], tuple[int, int, int]]]:
-    """(left-centre, right-centre) RGB of every decoded frame, four a second."""
-    w, h = SAMPLE
-    out = subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-i",
-            str(path),
-            "-vf",
-            f"fps=4,scale={w}:{h}",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-",
-        ],
-        capture_output=True,
-        check=True,
-        timeout=120,
-    ).stdout
-    size = w * h * 3
-    result = []
-    for start in range(0, len(out) - size + 1, size):
-        frame = out[start : start + size]
-
-        def px(x: int, y: int, frame: bytes = frame) -> tuple[int, int, int]:
-            i = (y * w + x) * 3
-            return frame[i], frame[i + 1], frame[i + 2]
-
-        result.append((px(w // 4, h // 2), px(3 * w // 4, h // 2)))
-    return result
-
-
-def red(rgb) -> bool:
-    return rgb[0] > 160 and rgb[1] < 90 and rgb[2] < 90
-
-
-def blue(rgb) -> bool:
-    return rgb[2] > 160 and rgb[0] < 90 and rgb[1] < 90
 
 
 def test_full_show(livekit, media_settings, web_factory, browser_for, rtmp_servers, user, password):  # noqa: F811
@@ -193,9 +105,6 @@ def test_full_show(livekit, media_settings, web_factory, browser_for, rtmp_serve
             timeout=20,
             what=f"health of destination {destination.pk} in the studio",
         )
-    time.sleep(4)  # a few seconds of side by side on air (and a sparkline worth showing)
-    wait_js(host, "() => !document.querySelector('#toasts .toast')", what="toasts gone")
-    host.screenshot(path=str(SCREENSHOTS / "studio.png"), full_page=True)
 
     # --- guest only: the host leaves the stage, solo layout ------------------------------------------
     host.click(f"#on-stage [data-participant='host-{user.pk}'] button")

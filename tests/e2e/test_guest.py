@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from apps.streams.models import Guest, Stream
-from tests.support.browser import csp_violations, wait_js
+from tests.support.browser import csp_violations, join_as_guest, wait_js
 
 from .conftest import PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.livekit, pytest.mark.django_db(transaction=True)]
-
-SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
 
 
 def test_expired_revoked_and_unknown_links_are_refused(livekit, web, browser_for, stream, make_invite):
@@ -38,16 +35,6 @@ def test_expired_revoked_and_unknown_links_are_refused(livekit, web, browser_for
     response = page.goto(f"{web.url}/join/not-a-real-token/")
     assert response.status == 403
     assert "does not work" in page.locator("h1").inner_text()
-
-
-def join_as_guest(page, web, token: str, name: str) -> None:
-    """Open the link, give a name, wait for the green room's camera preview."""
-    page.goto(f"{web.url}/join/{token}/")
-    page.fill("#display-name", name)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#green-room")
-    wait_js(page, "() => document.getElementById('self-view').videoWidth > 0", what="camera preview")
-    wait_js(page, "() => !document.getElementById('join-backstage').disabled", what="join button")
 
 
 def test_guest_green_room_on_a_phone(livekit, web, browser_for, stream, make_invite):
@@ -79,8 +66,6 @@ def test_guest_green_room_on_a_phone(livekit, web, browser_for, stream, make_inv
     wait_js(page, "() => Number(document.getElementById('level-meter').dataset.level) > 30", what="a loud moment")
     # Nothing is wider than the phone.
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "guest.png"), full_page=True)
     assert violations == []
 
 

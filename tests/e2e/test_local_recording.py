@@ -13,11 +13,8 @@ import pytest
 from apps.library.models import UploadSession
 from apps.recordings.models import Recording
 from apps.recordings.tasks import finalize_participant_recording
-from tests.library.helpers import ffprobe_json
-from tests.support.browser import wait_js
-
-from .test_guest import join_as_guest
-from .test_studio import open_studio
+from tests.support.browser import join_as_guest, open_studio, wait_js
+from tests.support.library import ffprobe_json
 
 pytestmark = [pytest.mark.browser, pytest.mark.livekit, pytest.mark.media, pytest.mark.django_db(transaction=True)]
 

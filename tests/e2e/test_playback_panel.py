@@ -12,11 +12,9 @@ from django.core.files import File
 
 from apps.library.models import MediaClip
 from apps.streams.models import Stream
-from tests.support.browser import csp_violations, login, wait_js
+from tests.support.browser import csp_violations, join_as_guest, login, wait_js, wait_preview
 
 from .conftest import DESKTOP
-from .test_guest import join_as_guest
-from .test_studio import wait_preview
 
 pytestmark = [pytest.mark.browser, pytest.mark.livekit, pytest.mark.django_db(transaction=True)]
 

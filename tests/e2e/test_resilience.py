@@ -7,10 +7,9 @@ from datetime import timedelta
 import pytest
 
 from apps.streams import services
-from apps.streams.studio_services import guest_join
-from tests.support.browser import wait_js
-
-from .test_studio import open_studio
+from apps.studio import services as studio_services
+from apps.studio.services import guest_join
+from tests.support.browser import open_studio, wait_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.livekit, pytest.mark.django_db(transaction=True)]
 
@@ -26,7 +25,7 @@ def test_studio_resyncs_after_redis_restart(livekit, web_factory, private_redis,
     # While Redis is down, the show changes: a guest joins and the host's co-worker (the API) puts them on stage.
     guest, _token = services.guest_invite(stream=stream, by=user, ttl=timedelta(hours=1))
     guest = guest_join(guest=guest, display_name="Late Larry")
-    services.guest_bring_on_stage(guest=guest, by=user)
+    studio_services.guest_bring_on_stage(guest=guest, by=user)
 
     private_redis.start()  # empty: no presence, no groups, nothing remembered
     wait_js(host, "() => document.getElementById('conn-state').dataset.state === 'open'", timeout=30, what="reconnect")

@@ -5,10 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apps.streams.models import Guest, Stream
-from tests.support.browser import csp_violations, login, wait_js
-
-from .conftest import DESKTOP
-from .test_guest import join_as_guest
+from tests.support.browser import join_as_guest, login, open_studio, wait_js, wait_preview
 
 pytestmark = [pytest.mark.browser, pytest.mark.livekit, pytest.mark.django_db(transaction=True)]
 
@@ -27,33 +24,6 @@ def is_colour(rgb, colour: str) -> bool:
         "blue": b > 170 and r < 90 and g < 90,
         "green": g > 170 and r < 90 and b < 90,
     }[colour]
-
-
-def wait_preview(page, fx: float, fy: float, colour: str, what: str) -> None:
-    wait_js(
-        page,
-        """([fx, fy, c]) => {
-            const el = document.getElementById('program');
-            const d = el.getContext('2d').getImageData(Math.floor(el.width * fx), Math.floor(el.height * fy), 1, 1).data;
-            if (c === 'red') return d[0] > 170 && d[1] < 90 && d[2] < 90;
-            if (c === 'blue') return d[2] > 170 && d[0] < 90 && d[1] < 90;
-            return d[1] > 170 && d[0] < 90 && d[2] < 90;
-        }""",
-        [fx, fy, colour],
-        timeout=20,
-        what=what,
-    )
-
-
-def open_studio(browser, web, user, stream):
-    context = browser.new_context(viewport=DESKTOP)
-    login(context, web.url, user)
-    page = context.new_page()
-    violations = csp_violations(page)
-    response = page.goto(f"{web.url}/studio/{stream.pk}/")
-    assert response.status == 200
-    wait_js(page, "() => document.getElementById('conn-state').dataset.state === 'open'", what="studio socket")
-    return page, violations
 
 
 def test_only_the_owner_opens_the_studio(livekit, web, browser_for, stream, other_user):

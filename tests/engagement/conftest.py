@@ -10,6 +10,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from apps.core import realtime as core_realtime
 from apps.engagement import realtime
 from apps.streams.models import Guest
 from tests.factories import GuestFactory, UserFactory
@@ -18,9 +19,9 @@ from tests.factories import GuestFactory, UserFactory
 @pytest.fixture(autouse=True)
 def _clean_redis():
     # Each developer runs tests against their own Redis db number; engagement keys start clean.
-    realtime.redis_client().flushdb()
+    realtime.redis_client_str().flushdb()
     yield
-    realtime.redis_client().flushdb()
+    realtime.redis_client_str().flushdb()
 
 
 class GroupListener:
@@ -46,7 +47,7 @@ class GroupListener:
 
 @pytest.fixture
 def listen() -> Callable[[int], GroupListener]:
-    return lambda stream_id: GroupListener(realtime.stream_group(stream_id))
+    return lambda stream_id: GroupListener(core_realtime.comments_group(stream_id))
 
 
 @pytest.fixture

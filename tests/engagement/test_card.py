@@ -11,12 +11,12 @@ from django.conf import settings
 from PIL import Image
 
 from apps.engagement import realtime, services
-from apps.engagement.card import card_content, card_layout, entrance_progress, is_visible
-from apps.engagement.card_render import CardFollower, card_frame_state
-from apps.streams.layout import Options, Participant, compose
+from media.broadcast.source import solid_i420
+from media.compositor.renderer import Renderer, SourceFrame
+from media.scene.card import card_content, card_layout, entrance_progress, is_visible
+from media.scene.card_render import CardFollower, card_frame_state
+from media.scene.layout import Options, Participant, compose
 from tests.factories import BrandKitFactory
-from workers.broadcast.source import solid_i420
-from workers.compositor.renderer import Renderer, SourceFrame
 
 W, H = 1280, 720
 VIDEO_RGB = (30, 160, 60)
@@ -92,7 +92,7 @@ def test_shown_comment_appears_in_the_composed_frame_where_the_scene_graph_puts_
         services.comment_show_on_screen(comment=comment)
     # The compositor side: follow the Redis key, render the scene graph with the card layer.
     follower = CardFollower(settings.REDIS_URL, realtime.comment_card_key(stream.pk))
-    follower.poll_once(realtime.redis_client())
+    follower.poll_once(realtime.redis_client_str())
     assert follower.card is not None and follower.card["text"] == "Great show!"
 
     graph = compose(
@@ -111,6 +111,10 @@ def test_shown_comment_appears_in_the_composed_frame_where_the_scene_graph_puts_
     def frame_at(t: float) -> np.ndarray:
         renderer.card_clock = lambda: t
         return _decode(renderer.render(graph, frames, now=50.0))
+
+    # The first frame with the card asks the painter for it (off the frame thread) and goes out without it.
+    assert _near(frame_at(shown_at + 1)[ry + rh - rh // 6, rx + rw - rw // 10], VIDEO_RGB)
+    assert renderer.card_painter is not None and renderer.card_painter.wait_idle(10)
 
     before = frame_at(shown_at - 1)
     on = frame_at(shown_at + 1)
@@ -139,5 +143,5 @@ def test_shown_comment_appears_in_the_composed_frame_where_the_scene_graph_puts_
 
     with django_capture_on_commit_callbacks(execute=True):
         services.comment_take_off_screen(stream=stream)
-    follower.poll_once(realtime.redis_client())
+    follower.poll_once(realtime.redis_client_str())
     assert follower.card is None

@@ -13,8 +13,8 @@ from apps.engagement import realtime
 from apps.engagement.ingest import runner
 from apps.engagement.models import Comment
 from apps.streams.models import Stream
-from tests.engagement.fakes import FakeHttpServer, FakeTwitchIrc, Reply, payload, payload_json
 from tests.factories import DestinationFactory, StreamFactory, UserFactory
+from tests.support.chat_fakes import FakeHttpServer, FakeTwitchIrc, Reply, payload, payload_json
 
 CHAT_PATH = "/youtube/v3/liveChat/messages"
 
@@ -82,9 +82,9 @@ def test_runner_stores_each_comment_once_from_youtube_and_twitch(settings):
     deleted = comments[("twitch", "3c2a0f7e-7c3a-4c2b-9a3a-8a1b2c3d4e5f")]
     assert (deleted.text, deleted.status) == ("waves", Comment.Status.HIDDEN)
     # Cursors are saved for the next slice, and the lease is released.
-    saved = json.loads(realtime.redis_client().get(runner.state_key(stream.pk, "youtube")))
+    saved = json.loads(realtime.redis_client_str().get(runner.state_key(stream.pk, "youtube")))
     assert saved["page_token"] == "END"
-    assert not realtime.redis_client().exists(runner.lease_key(stream.pk))
+    assert not realtime.redis_client_str().exists(runner.lease_key(stream.pk))
 
 
 @pytest.mark.django_db(transaction=True)

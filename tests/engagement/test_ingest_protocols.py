@@ -17,7 +17,7 @@ from apps.engagement.ingest.base import Backoff, IncomingComment, run_source
 from apps.engagement.ingest.facebook import FacebookCommentsSource
 from apps.engagement.ingest.twitch import TwitchChatClient, parse_line
 from apps.engagement.ingest.youtube import YouTubeChatPoller, YouTubeChatStream
-from tests.engagement.fakes import FakeHttpServer, FakeTwitchIrc, Reply, payload, payload_json
+from tests.support.chat_fakes import FakeHttpServer, FakeTwitchIrc, Reply, payload, payload_json
 
 CHAT_PATH = "/youtube/v3/liveChat/messages"
 FAST = {"base": 0.05, "cap": 0.2}

@@ -15,10 +15,10 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.engagement import realtime, services
-from apps.engagement.access import SESSION_GUESTS_KEY
 from apps.engagement.models import Comment
 from apps.streams import services as stream_services
 from apps.streams.models import Guest
+from apps.streams.seats import SESSION_GUESTS_KEY
 from streamus.routing import websocket_urlpatterns
 from tests.factories import GuestFactory, StreamFactory, UserFactory
 

@@ -16,10 +16,11 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.urls import reverse
 
-from apps.engagement import realtime, services
-from apps.engagement.access import SESSION_GUESTS_KEY
+from apps.core import realtime as core_realtime
+from apps.engagement import services
 from apps.engagement.models import AuthorBan, Comment
 from apps.streams.models import Guest
+from apps.streams.seats import SESSION_GUESTS_KEY
 from streamus.routing import websocket_urlpatterns
 from tests.factories import GuestFactory, StreamFactory, UserFactory
 
@@ -234,7 +235,7 @@ async def test_websocket_feed_for_host_and_moderator_only():
         event = await ws.receive_json_from(timeout=5)
         assert event["type"] == "comment.created"
         assert event["comment"]["text"] == "hi from chat"
-    assert realtime.stream_group(stream.pk) == f"stream-{stream.pk}-comments"
+    assert core_realtime.comments_group(stream.pk) == f"stream-{stream.pk}-comments"
     await host_ws.disconnect()
     await mod_ws.disconnect()
     await asyncio.sleep(0)
@@ -254,6 +255,11 @@ def test_api_lists_and_moderates_for_owner_only(user_api, stream, guest_user, ot
     refused = user_api.post(f"/api/v1/comments/{comment.pk}/show/")
     assert refused.status_code == 400  # a hidden comment cannot go on screen
     assert user_api.post(f"/api/v1/comments/{comment.pk}/explode/").status_code == 404
+    shown = add(stream, "api-3", text="on air")
+    assert user_api.post(f"/api/v1/comments/{shown.pk}/approve/").status_code == 200
+    assert user_api.post(f"/api/v1/comments/{shown.pk}/show/").json()["on_screen"] is True
+    taken_off = user_api.post(f"/api/v1/comments/{shown.pk}/take-off/")  # the mobile app's "Take off screen"
+    assert taken_off.status_code == 200 and taken_off.json()["on_screen"] is False
     guest_api, stranger_api = APIClient(), APIClient()
     guest_api.force_authenticate(guest_user)
     stranger_api.force_authenticate(other_user)
@@ -261,5 +267,30 @@ def test_api_lists_and_moderates_for_owner_only(user_api, stream, guest_user, ot
     assert guest_api.post(f"/api/v1/comments/{comment.pk}/approve/").status_code == 403
     assert stranger_api.get(f"/api/v1/streams/{stream.pk}/comments/").status_code == 404
     assert stranger_api.post(f"/api/v1/comments/{comment.pk}/approve/").status_code == 404
+    # Taking the card off screen: the same rule (the owner and moderators; a guest 403, a stranger 404).
+    assert guest_api.post(f"/api/v1/streams/{stream.pk}/comments/off-screen/").status_code == 403
+    assert stranger_api.post(f"/api/v1/streams/{stream.pk}/comments/off-screen/").status_code == 404
+    assert user_api.post(f"/api/v1/streams/{stream.pk}/comments/off-screen/").status_code == 204
     comment.refresh_from_db()
     assert comment.status == Comment.Status.HIDDEN
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_comment_socket_closes_a_flooding_client():
+    """Security finding 3: the panel only pings; a client sending far more is closed with 4429."""
+    from apps.engagement.consumers import PING_BURST, PING_FLOOD_LIMIT
+
+    owner = await sync_to_async(UserFactory)()
+    stream = await sync_to_async(StreamFactory)(owner=owner)
+    ws, ok = await _connect(stream.pk, user=owner)
+    assert ok
+    for _ in range(int(PING_BURST) + PING_FLOOD_LIMIT + 5):
+        await ws.send_json_to({"type": "ping"})
+    pongs = 0
+    while True:
+        output = await ws.receive_output(timeout=5)
+        if output["type"] == "websocket.close":
+            assert output["code"] == 4429
+            break
+        pongs += 1
+    assert pongs <= PING_BURST + 2

@@ -139,11 +139,11 @@ def test_show_on_screen_writes_the_card_and_take_off_clears_it(stream, listen, d
     listener = listen(stream.pk)
     with django_capture_on_commit_callbacks(execute=True):
         services.comment_show_on_screen(comment=first)
-    card = json.loads(realtime.redis_client().get(f"stream:{stream.pk}:comment_card"))
+    card = json.loads(realtime.redis_client_str().get(f"stream:{stream.pk}:comment_card"))
     assert (card["author"], card["initial"], card["text"]) == ("zoe", "Z", "first")
     assert card["colours"] == {"background": "#112233", "text": "#FFEE00"}
     assert card["badge"]["label"] == "YouTube" and card["auto_hide_seconds"] == 10
-    assert 0 < realtime.redis_client().ttl(f"stream:{stream.pk}:comment_card") <= 15
+    assert 0 < realtime.redis_client_str().ttl(f"stream:{stream.pk}:comment_card") <= 15
 
     with django_capture_on_commit_callbacks(execute=True):
         services.comment_show_on_screen(comment=second)
@@ -233,7 +233,7 @@ def test_rolling_queue_shows_comments_one_after_another(stream, django_capture_o
         assert services.comment_queue_on_screen(comment=first) == 1
         assert services.comment_queue_on_screen(comment=second) == 2
         assert services.comment_queue_on_screen(comment=first) == 2  # queued once at most
-        realtime.redis_client().rpush(realtime.card_queue_key(stream.pk), hidden.pk)  # hidden after queueing
+        realtime.redis_client_str().rpush(realtime.card_queue_key(stream.pk), hidden.pk)  # hidden after queueing
         assert services.card_queue_advance(stream=stream) is True
     card = realtime.read_card(stream.pk)
     assert card["comment_id"] == second.pk  # re-queueing `first` moved it behind `second`

@@ -14,7 +14,7 @@ from tests.factories import StreamFactory
 def test_kick_enqueues_live_shows_without_a_runner(db, monkeypatch):
     live, busy = StreamFactory(status=Stream.Status.LIVE), StreamFactory(status=Stream.Status.LIVE)
     StreamFactory()  # scheduled: no chat to read yet
-    realtime.redis_client().set(runner.lease_key(busy.pk), "someone", ex=30)
+    realtime.redis_client_str().set(runner.lease_key(busy.pk), "someone", ex=30)
     queued: list[int] = []
     monkeypatch.setattr(ingest_stream_task, "delay", lambda stream_id: queued.append(stream_id))
     assert kick_ingest_task() == 2
@@ -29,4 +29,4 @@ def test_slice_without_chats_ends_and_does_not_chain(monkeypatch, settings):
     settings.ENGAGEMENT_INGEST_SLICE_SECONDS = 1
     assert ingest_stream_task(stream.pk) == {}
     assert queued == []
-    assert not realtime.redis_client().exists(runner.lease_key(stream.pk))
+    assert not realtime.redis_client_str().exists(runner.lease_key(stream.pk))

@@ -11,7 +11,7 @@ from django.urls import reverse
 from apps.accounts.tiers import GiB
 from apps.library.models import MediaClip, UploadSession
 from tests.factories import RecordingFactory, StreamFactory
-from tests.library.helpers import make_clip, stored_files
+from tests.support.library import make_clip, stored_files
 
 CHUNK = 16 * 1024
 
@@ -147,20 +147,27 @@ def test_quota_counts_recordings_clips_and_assets(user_api, user):
     stream = StreamFactory(owner=user)
     RecordingFactory(stream=stream, size_bytes=5 * GiB - 100)
     assert create(user_api, 50).status_code == 201
-    # The 50-byte session above only reserves what it has received (nothing yet), so 60 more fit; 200 do not.
-    response = create(user_api, 200)
+    # The 50-byte session above holds its declared size from the start: 51 more do not fit, 50 do.
+    response = create(user_api, 51)
     assert response.status_code == 413
     assert "Delete recordings or clips" in response.json()["size"][0]
+    assert create(user_api, 50).status_code == 201
 
 
 def test_quota_is_enforced_while_chunks_arrive(user_api, user):
-    stream = StreamFactory(owner=user)
-    upload_id = create(user_api, 2 * CHUNK).json()["id"]
-    RecordingFactory(stream=stream, size_bytes=5 * GiB - CHUNK)  # the disk filled up meanwhile
-    assert patch(user_api, upload_id, 0, make_clip_header() + b"\x00" * (CHUNK - 32)).status_code == 200
-    response = patch(user_api, upload_id, CHUNK, b"\x00" * CHUNK)
+    """A declared size is held from the start; an unsized recording is checked chunk by chunk as it grows."""
+    stream = StreamFactory(owner=user, status="live")
+    sized = create(user_api, 2 * CHUNK).json()["id"]
+    unsized = create(user_api, None, purpose="participant", stream=stream.pk, filename="me.mp4").json()["id"]
+    RecordingFactory(stream=stream, size_bytes=5 * GiB - 3 * CHUNK)  # the disk filled up meanwhile
+    header = make_clip_header() + b"\x00" * (CHUNK - 32)
+    assert patch(user_api, unsized, 0, header).status_code == 200  # the last chunk that fits
+    response = patch(user_api, unsized, CHUNK, b"\x00" * CHUNK)
     assert response.status_code == 413
     assert "Not enough storage" in response.json()["file"][0]
+    # The sized upload still gets the room it was promised.
+    assert patch(user_api, sized, 0, header).status_code == 200
+    assert patch(user_api, sized, CHUNK, b"\x00" * CHUNK).status_code == 200
 
 
 def test_cancel_drops_the_spool(user_api, settings):

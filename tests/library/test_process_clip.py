@@ -12,7 +12,7 @@ from PIL import Image
 from apps.library import media
 from apps.library.models import MediaClip
 from apps.library.tasks import process_clip
-from tests.library.helpers import ffprobe_json, make_clip, stored_files
+from tests.support.library import ffprobe_json, make_clip, stored_files
 
 pytestmark = pytest.mark.media
 

@@ -15,7 +15,7 @@ from apps.library.models import MediaClip, UploadSession
 from apps.library.tasks import process_clip
 from apps.recordings.models import Recording
 from tests.factories import BrandKitFactory, StreamFactory
-from tests.library.helpers import make_clip
+from tests.support.library import make_clip
 from tests.support.s3 import BUCKET
 
 MiB = 1024 * 1024

@@ -8,25 +8,25 @@ import pytest
 
 from apps.library.models import MediaClip, UploadSession
 from tests.factories import DEFAULT_PASSWORD
-from tests.library.helpers import make_clip
+from tests.support.library import make_clip
 
 pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.django_db(transaction=True)]
 
 CHUNK = 16 * 1024
 
 
-def test_chunked_upload_from_the_page_resumes_after_a_dropped_request(page, live_server, user, settings, tmp_path):
-    settings.UPLOAD_CHUNK_BYTES = CHUNK
+def test_chunked_upload_from_the_page_resumes_after_a_dropped_request(page, web_factory, user, tmp_path):
+    server = web_factory(extra_env={"UPLOAD_CHUNK_BYTES": str(CHUNK)})
     source = make_clip(tmp_path / "holiday.mp4", seconds=3)
     data = source.read_bytes()
     assert len(data) > 4 * CHUNK
 
-    page.goto(f"{live_server.url}/accounts/login/")
+    page.goto(f"{server.url}/accounts/login/")
     page.fill("input[name=username]", user.email)
     page.fill("input[name=password]", DEFAULT_PASSWORD)
     page.click("form button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
-    page.goto(f"{live_server.url}/library/")
+    page.wait_for_url(f"{server.url}/")
+    page.goto(f"{server.url}/library/")
 
     # The third chunk's request dies on the network once, like a Wi-Fi drop.
     seen: list[str] = []

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
-from apps.destinations.models import ConnectedAccount
-from tests.platforms.fakes import FakeFacebook, FakePlatform, FakeTwitch, FakeYouTube
-
-SITE = "http://testserver"
+from tests.support.platform_fakes import SITE, FakeFacebook, FakePlatform, FakeTwitch, FakeYouTube
 
 
 def _serve(settings, fake: FakePlatform) -> Iterator[FakePlatform]:
@@ -48,21 +43,3 @@ def twitch(settings) -> Iterator[FakeTwitch]:
 @pytest.fixture
 def facebook(settings) -> Iterator[FakeFacebook]:
     yield from _serve(settings, FakeFacebook(f"{SITE}/connections/facebook/callback/"))  # type: ignore[misc]
-
-
-def consent(client, platform: str) -> str:
-    """Start connecting, let the fake's consent screen approve, and return the callback URL it sends back to."""
-    response = client.post(f"/connections/{platform}/connect/")
-    assert response.status_code == 302, response.content
-    approved = httpx.get(response["Location"], follow_redirects=False)
-    assert approved.status_code == 302, approved.text
-    back = urlsplit(approved.headers["location"])
-    assert f"{back.scheme}://{back.netloc}" == SITE
-    return f"{back.path}?{back.query}"
-
-
-def connect(client, platform: str) -> ConnectedAccount:
-    response = client.get(consent(client, platform))
-    assert response.status_code == 302, response.content.decode()[:2000]
-    assert response["Location"] == "/connections/"
-    return ConnectedAccount.objects.get(platform=platform)

@@ -8,7 +8,7 @@ import pytest
 
 from apps.destinations import platform_services as ps
 from apps.destinations.models import ConnectedAccount, PlatformState, StreamDestination
-from tests.platforms.conftest import connect
+from tests.support.platform_fakes import connect
 
 
 def add(stream, account, **kwargs) -> StreamDestination:

@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from apps.destinations import platform_services as ps
 from apps.destinations.models import ConnectedAccount, PlatformState, StreamDestination
+from apps.shows.watcher import PlatformGoLiveWatcher
 from tests.factories import DestinationFactory
-from tests.platforms.conftest import connect
+from tests.support.platform_fakes import connect
 
 
 def add(stream, account, **kwargs) -> StreamDestination:
@@ -266,7 +267,7 @@ def test_go_live_watcher_advances_and_gives_up_on_a_silent_ingest(youtube, user_
     ps.prepare_platform_destinations(stream=stream)
     fed.refresh_from_db()
     youtube.activate(fed.platform_stream_id)  # video reaches only the first ingest
-    watcher = ps.PlatformGoLiveWatcher(stream.pk, give_up_seconds=0)
+    watcher = PlatformGoLiveWatcher(stream.pk, give_up_seconds=0)
 
     assert watcher.step()  # the fed one goes live; the silent one starts its clock
 
@@ -277,29 +278,3 @@ def test_go_live_watcher_advances_and_gives_up_on_a_silent_ingest(youtube, user_
     assert silent.platform_state == PlatformState.FAILED
     assert "did not receive the video" in silent.last_error
     assert not watcher.step()  # nothing left to do
-
-
-def test_connected_destination_added_while_live_is_prepared_first(youtube, user_client, stream, settings):
-    from django.core.exceptions import ValidationError
-
-    from apps.streams import broadcast
-    from apps.streams.models import Stream
-
-    settings.ALLOW_PRIVATE_DESTINATIONS = True
-    youtube.ingest_url = "rtmp://127.0.0.1:1935/live2"
-    account = connect(user_client, "youtube")
-    stream.transition(Stream.Status.LIVE)
-    stream.save()
-    destination = add(stream, account)
-
-    broadcast.destination_add_live(destination=destination, by=stream.owner)
-
-    destination.refresh_from_db()
-    assert destination.platform_state == PlatformState.CREATED
-    assert destination.rtmp_url == "rtmp://127.0.0.1:1935/live2"
-    assert destination.has_stream_key
-
-    refused = add(stream, account)
-    youtube.fail_next("POST", "/liveBroadcasts", "youtube/error_quota_exceeded")
-    with pytest.raises(ValidationError, match="quota"):
-        broadcast.destination_add_live(destination=refused, by=stream.owner)

@@ -10,11 +10,14 @@ import threading
 import pytest
 from django.db import connection
 
+from apps.core import redis as redis_client
 from apps.destinations import platform_services as ps
 from apps.destinations.models import PlatformState, StreamDestination
-from apps.streams import broadcast
+from apps.shows import runner as broadcast
+from apps.shows import services as shows
+from apps.shows.watcher import PlatformGoLiveWatcher
 from apps.streams.models import Stream
-from tests.platforms.conftest import connect
+from tests.support.platform_fakes import connect
 from tests.support.rtmp import ffprobe, rtmp_servers, video_stream, wait_for  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.media, pytest.mark.django_db(transaction=True)]
@@ -25,7 +28,7 @@ def _show_settings(settings, tmp_path, monkeypatch):
     settings.BROADCAST_SPOOL_DIR = tmp_path / "spool"
     settings.BROADCAST_X264_PRESET = "ultrafast"
     settings.ALLOW_PRIVATE_DESTINATIONS = True
-    monkeypatch.setattr(ps.PlatformGoLiveWatcher, "POLL_SECONDS", 0.3)
+    monkeypatch.setattr(PlatformGoLiveWatcher, "POLL_SECONDS", 0.3)
 
 
 def test_show_goes_out_to_connected_channels(youtube, twitch, facebook, rtmp_servers, user_client, user):  # noqa: F811
@@ -43,8 +46,6 @@ def test_show_goes_out_to_connected_channels(youtube, twitch, facebook, rtmp_ser
     facebook.fail_next("POST", "/live_videos", "facebook/error_permissions_200")
     stream.transition(Stream.Status.LIVE)
     stream.save()
-    # Ids repeat across runs (fresh test database): forget an earlier run's stop signal, as broadcast_start does.
-    broadcast._redis().delete(broadcast.stop_key(stream.pk), broadcast.control_key(stream.pk))
 
     outcome: list[str] = []
 
@@ -79,11 +80,51 @@ def test_show_goes_out_to_connected_channels(youtube, twitch, facebook, rtmp_ser
     assert "missing a permission" in fb.last_error
     assert not fb.has_stream_key
 
-    broadcast.broadcast_stop(stream=stream, by=user)
+    shows.show_end(stream=stream, by=user)
     show.join(30)
-    assert outcome == ["stopped"]
+    assert outcome == ["ended"]
     assert youtube.broadcasts[broadcast_id]["life"] == "complete"
     for destination in (yt, tw):
         destination.refresh_from_db()
         assert destination.platform_state == PlatformState.COMPLETE
         assert not destination.has_stream_key
+
+
+def test_connected_channel_added_while_live_is_prepared_then_pushed(youtube, rtmp_servers, user_client, user):  # noqa: F811
+    """A connected YouTube channel added during the show: the runner creates its broadcast and fetches the
+    ingest and key before its pusher starts; a second one the platform refuses is explained on its row."""
+    (ingest,) = rtmp_servers(1)
+    youtube.ingest_url = ingest.url
+    stream = Stream.objects.create(
+        owner=user, title="Added live", resolution="480p", fps=30, video_bitrate_kbps=400, recording_enabled=False
+    )
+    stream.transition(Stream.Status.LIVE)
+    stream.save()
+    account = connect(user_client, "youtube")
+    outcome: list[str] = []
+
+    def run() -> None:
+        try:
+            outcome.append(broadcast.run_show(stream_id=stream.pk))
+        finally:
+            connection.close()
+
+    show = threading.Thread(target=run, daemon=True)
+    show.start()
+    wait_for(lambda: redis_client.client().exists(broadcast.lock_key(stream.pk)), 20)
+
+    added = ps.platform_destination_create(stream=stream, account=account, by=user)  # wakes the show
+    key = wait_for(lambda: StreamDestination.objects.get(pk=added.pk).decrypt_stream_key(), 30)
+    added.refresh_from_db()
+    assert added.platform_state == PlatformState.CREATED and added.rtmp_url == ingest.url
+    assert video_stream(ffprobe(ingest.wait_for_publish(key, timeout=30)))["codec_name"] == "h264"
+
+    youtube.fail_next("POST", "/liveBroadcasts", "youtube/error_quota_exceeded")
+    refused = ps.platform_destination_create(stream=stream, account=account, by=user)
+    wait_for(lambda: StreamDestination.objects.get(pk=refused.pk).status == StreamDestination.Status.ERROR, 30)
+    refused.refresh_from_db()
+    assert "quota" in refused.last_error and not refused.has_stream_key
+
+    shows.show_end(stream=stream, by=user)
+    show.join(30)
+    assert outcome == ["ended"]

@@ -10,7 +10,7 @@ from django.utils import timezone
 from apps.destinations import platform_services as ps
 from apps.destinations.models import ConnectedAccount
 from apps.destinations.platforms.tasks import refresh_platform_tokens_task
-from tests.platforms.conftest import connect
+from tests.support.platform_fakes import connect
 
 
 def test_token_close_to_expiry_is_refreshed_before_the_call(youtube, user_client, stream):

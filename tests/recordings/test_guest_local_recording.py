@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.library.models import UploadSession
 from apps.recordings.models import Recording
 from tests.factories import GuestFactory, StreamFactory
-from tests.library.helpers import make_clip
+from tests.support.library import csrf, make_clip, seated
 
 CHUNK = 16 * 1024
 pytestmark = pytest.mark.media
@@ -21,20 +21,6 @@ pytestmark = pytest.mark.media
 @pytest.fixture(autouse=True)
 def small_chunks(settings):
     settings.UPLOAD_CHUNK_BYTES = CHUNK
-
-
-def seated(guest) -> Client:
-    """A browser that went through the invite link: its session holds the guest's seat."""
-    browser = Client(enforce_csrf_checks=True)
-    session = browser.session
-    session["studio_guests"] = {str(guest.stream_id): guest.pk}
-    session.save()
-    browser.get("/accounts/login/")  # any page that renders a form sets the CSRF cookie
-    return browser
-
-
-def csrf(browser: Client) -> dict[str, str]:
-    return {"HTTP_X_CSRFTOKEN": browser.cookies["csrftoken"].value}
 
 
 def send(browser, url, offset, data, total=None):

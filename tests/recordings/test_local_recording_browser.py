@@ -11,7 +11,7 @@ import pytest
 from apps.recordings.models import Recording
 from apps.recordings.tasks import finalize_participant_recording
 from tests.factories import DEFAULT_PASSWORD, StreamFactory
-from tests.library.helpers import ffprobe_json
+from tests.support.library import ffprobe_json
 
 pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.django_db(transaction=True)]
 
@@ -44,18 +44,18 @@ def camera_page(monkeypatch):
         browser.close()
 
 
-def test_local_recording_uploads_while_recording_and_matches_the_session(camera_page, live_server, user, settings):
+def test_local_recording_uploads_while_recording_and_matches_the_session(camera_page, web_factory, user):
     # Small chunks so several go out while the participant is still recording.
-    settings.UPLOAD_CHUNK_BYTES = 32 * 1024
+    server = web_factory(extra_env={"UPLOAD_CHUNK_BYTES": str(32 * 1024)})
     stream = StreamFactory(owner=user, title="Panel")
     page = camera_page
-    page.goto(f"{live_server.url}/accounts/login/")
+    page.goto(f"{server.url}/accounts/login/")
     page.fill("input[name=username]", user.email)
     page.fill("input[name=password]", DEFAULT_PASSWORD)
     page.click("form button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
-    page.goto(f"{live_server.url}/recordings/")
-    page.add_script_tag(url=f"{live_server.url}/static/dist/upload_recorder.js")
+    page.wait_for_url(f"{server.url}/")
+    page.goto(f"{server.url}/recordings/")
+    page.add_script_tag(url=f"{server.url}/static/dist/upload_recorder.js")
 
     page.evaluate(
         """async (streamId) => {

@@ -13,7 +13,7 @@ from apps.library.models import UploadSession
 from apps.recordings.models import Recording
 from apps.recordings.tasks import finalize_participant_recording
 from tests.factories import StreamFactory
-from tests.library.helpers import ffprobe_json
+from tests.support.library import ffprobe_json
 
 CHUNK = 16 * 1024
 pytestmark = pytest.mark.media
@@ -120,4 +120,6 @@ def test_participant_upload_needs_your_own_stream(user_api, other_user):
     response = user_api.post(
         reverse("api-upload-list"), {"purpose": "participant", "stream": theirs.pk, "filename": "a.webm"}, format="json"
     )
-    assert response.status_code == 404
+    # A field error, worded as for a stream that does not exist: someone else's id reveals nothing.
+    assert response.status_code == 400
+    assert list(response.json()) == ["stream"] and "does not exist" in response.json()["stream"][0]

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from apps.recordings.models import Recording
 from tests.factories import RecordingFactory, StreamFactory
-from tests.library.helpers import stored_files
+from tests.support.library import stored_files
 
 BODY = bytes(range(256)) * 40  # 10240 known bytes
 

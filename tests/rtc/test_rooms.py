@@ -12,6 +12,7 @@ from livekit import api
 from apps.rtc import services
 from apps.streams.models import Guest
 from apps.streams.services import guest_invite
+from apps.studio import services as studio_services
 from tests.factories import StreamFactory
 
 pytestmark = [pytest.mark.livekit, pytest.mark.django_db]
@@ -83,7 +84,7 @@ def test_guest_token_needs_a_working_invite(livekit, stream, user):
     with pytest.raises(ValidationError):
         services.rtc_guest_token(invite_token="not-a-real-invite")
     guest, invite = guest_invite(stream=stream, by=user)
-    from apps.streams.services import guest_revoke
+    from apps.studio.services import guest_revoke
 
     guest_revoke(guest=guest, by=user)
     with pytest.raises(ValidationError):
@@ -101,6 +102,18 @@ def test_tokens_do_not_open_a_closed_studio(livekit, stream, user, synthetic_par
     with pytest.raises(Exception):  # noqa: B017 - the SDK raises its ConnectError
         host.connect()
     assert not services.rtc_room_exists(stream=stream)
+
+
+def test_a_guest_who_arrives_before_the_host_gets_into_the_room(livekit, stream, user, synthetic_participants):
+    # The invite is opened before the host opens the studio (or before a show started from the API):
+    # the guest's room access opens the room, so their camera reaches the studio and the program.
+    _g, invite = guest_invite(stream=stream, by=user, display_name="Ada")
+    studio_services.guest_join(guest=_g, display_name="Ada")
+    assert not services.rtc_room_exists(stream=stream)
+    guest, access = studio_services.guest_room_access(invite_token=invite)
+    assert services.rtc_room_exists(stream=stream)
+    synthetic_participants(livekit.url, access.token).connect()
+    wait_for(lambda: guest.identity in identities(stream), what="the early guest in the room")
 
 
 def test_guest_joins_and_compositor_stays_hidden(livekit, stream, user, synthetic_participants):
@@ -134,7 +147,6 @@ def test_mute_and_unpublish(livekit, stream, user, synthetic_participants):
     assert changed == [tracks()[api.TrackType.AUDIO].sid]
     wait_for(lambda: tracks()[api.TrackType.AUDIO].muted, what="microphone muted on the server")
     assert not tracks()[api.TrackType.VIDEO].muted
-    assert Guest.objects.get(pk=guest.pk).audio_enabled is False
 
     services.rtc_set_can_publish(stream=stream, by=user, identity=guest.identity, can_publish=False)
     wait_for(lambda: tracks() == {}, what="tracks unpublished")
@@ -155,7 +167,8 @@ def test_removed_guest_cannot_come_back_with_old_token(
     ada = synthetic_participants(livekit.url, token).connect()
     wait_for(lambda: guest.identity in identities(stream), what="guest in the room")
 
-    services.rtc_remove_guest(guest=guest, by=user)
+    with django_capture_on_commit_callbacks(execute=True):  # the kick happens once the revoke commits
+        studio_services.guest_remove(guest=guest, by=user)
     assert ada.disconnected.wait(10), "the SFU did not disconnect the removed guest"
     assert Guest.objects.get(pk=guest.pk).is_revoked
     with pytest.raises(ValidationError):
@@ -183,3 +196,24 @@ def test_show_end_closes_the_room_for_everyone(livekit, stream, user, synthetic_
     host = synthetic_participants(livekit.url, services.rtc_host_token(stream=stream, by=user)).connect()
     services.rtc_close_room(stream=stream, by=user)
     assert host.disconnected.wait(10)
+
+
+def test_guests_cannot_publish_data_even_after_a_stage_change(livekit, stream, user, synthetic_participants):
+    """Security finding 11: guests never use the data channel, so their token does not allow it, nor does the SFU."""
+    services.rtc_open_room(stream=stream, by=user)
+    _g, invite = guest_invite(stream=stream, by=user, display_name="Ada")
+    guest, token = services.rtc_guest_token(invite_token=invite)
+    assert claims(token, livekit).video.can_publish_data is False
+    synthetic_participants(livekit.url, token).connect()
+
+    def permission():
+        found = [p for p in services.rtc_participants(stream=stream) if p.identity == guest.identity]
+        return found[0].permission if found else None
+
+    assert wait_for(permission, what="guest in the room").can_publish_data is False
+    services.rtc_set_can_publish(stream=stream, by=user, identity=guest.identity, can_publish=False)
+    wait_for(lambda: permission().can_publish is False, what="publishing revoked")
+    assert permission().can_publish_data is False
+    services.rtc_set_can_publish(stream=stream, by=user, identity=guest.identity, can_publish=True)
+    wait_for(lambda: permission().can_publish is True, what="publishing allowed again")
+    assert permission().can_publish_data is False

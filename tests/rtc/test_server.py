@@ -25,6 +25,11 @@ def test_rendered_config_is_loopback_only_and_has_no_secret(tmp_path):
     assert config["room"]["auto_create"] is False
     assert config["webhook"] == {"api_key": "k1", "urls": ["http://127.0.0.1:8000/rtc/webhook"]}
     assert "keys" not in config
+    assert "prometheus" not in config  # two servers on a machine must not share one metrics port
+    with_metrics = launcher.render_config(
+        port=17880, tcp_port=17881, udp_port=17882, webhook_url=None, api_key="k1", prometheus_port=17883
+    )
+    assert with_metrics["prometheus"] == {"port": 17883}  # on the bind addresses: loopback
 
     path = launcher.write_config(config, tmp_path, "livekit.yaml")
     assert yaml.safe_load(path.read_text()) == config

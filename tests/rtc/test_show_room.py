@@ -9,11 +9,13 @@ import socket
 import pytest
 import redis
 
-from apps.streams import broadcast, services
+from apps.core.realtime import show_wake_key
+from apps.shows import runner as broadcast
+from apps.shows import services as shows
+from apps.shows.compositor import CompositorSourceFactory
 from apps.streams.models import Stream
+from media.broadcast.source import TestSceneSource
 from tests.factories import StreamFactory
-from workers.broadcast.source import TestSceneSource
-from workers.compositor.show import CompositorSourceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,18 +36,18 @@ def test_going_live_and_ending_go_through_when_livekit_is_down(
 ):
     stream = StreamFactory(owner=user, resolution="480p")
     r = redis.Redis.from_url(livekit_down.REDIS_URL)
-    r.delete(broadcast.stop_key(stream.pk))
-    caplog.set_level(logging.WARNING, logger="apps.streams.broadcast")
+    r.delete(show_wake_key(stream.pk))
+    caplog.set_level(logging.WARNING, logger="apps.shows.services")
     with django_capture_on_commit_callbacks(execute=True):
-        services.stream_go_live(stream=stream, by=user)
+        shows.show_go_live(stream=stream, by=user)
     assert Stream.objects.get(pk=stream.pk).status == Stream.Status.LIVE
     assert any("Could not open the LiveKit room" in m for m in caplog.messages)
     with django_capture_on_commit_callbacks(execute=True):
-        services.stream_end(stream=stream, by=user)
+        shows.show_end(stream=stream, by=user)
     assert Stream.objects.get(pk=stream.pk).status == Stream.Status.ENDED
     assert any("Could not close the LiveKit room" in m for m in caplog.messages)
-    assert r.get(broadcast.stop_key(stream.pk)) == b"1", "the show was still told to stop"
-    r.delete(broadcast.stop_key(stream.pk), broadcast.control_key(stream.pk))
+    assert r.llen(show_wake_key(stream.pk)) == 1, "a running show would still notice at once"
+    r.delete(show_wake_key(stream.pk))
 
 
 def test_the_program_source_is_the_compositor_unless_the_test_scene_is_asked_for(settings, user):

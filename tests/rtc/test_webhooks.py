@@ -91,3 +91,34 @@ def test_webhook_with_a_bad_signature_is_refused(livekit, stream, user, client, 
     assert post(client, hook, authorization=f"Bearer {forged}").status_code == 401
     assert not RoomParticipant.objects.filter(stream=stream).exists()
     assert client.get("/rtc/webhook").status_code == 405
+
+
+def test_the_hosts_email_never_reaches_the_room_or_the_studio(
+    livekit, stream, user, client, synthetic_participants, django_capture_on_commit_callbacks
+):
+    """Security finding 1: guests read the host's participant name; it is the username, never the login email."""
+    services.rtc_open_room(stream=stream, by=user)
+    receive = group_listener(stream.pk)
+    host = synthetic_participants(livekit.url, services.rtc_host_token(stream=stream, by=user)).connect()
+    _g, invite = guest_invite(stream=stream, by=user, display_name="Ada")
+    _guest, token = services.rtc_guest_token(invite_token=invite)
+    ada = synthetic_participants(livekit.url, token).connect()
+
+    # What a guest's browser sees of the host, straight from the SFU.
+    seen = ada.room.remote_participants.get(host.identity)
+    assert seen is not None
+    assert seen.name == user.username
+    assert user.email not in f"{seen.name} {seen.metadata}"
+
+    # The room listing and the webhook the studio re-broadcasts.
+    listed = {p.identity: p for p in services.rtc_participants(stream=stream)}
+    assert listed[host.identity].name == user.username
+    joined = livekit.wait_webhook(
+        lambda h: h.event == "participant_joined" and h.data["participant"]["identity"] == host.identity
+    )
+    assert user.email not in joined.body
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, joined).status_code == 204
+    message = receive()
+    assert message["participant"]["name"] == user.username
+    assert RoomParticipant.objects.get(stream=stream, identity=host.identity).name == user.username

@@ -10,8 +10,10 @@ from django.utils import timezone
 
 from apps.accounts.tiers import Tier
 from apps.core.crypto import hash_token
+from apps.shows import services as shows
 from apps.streams import services
 from apps.streams.models import Guest, Stream
+from apps.studio import services as studio_services
 from tests.factories import BrandKitFactory, GuestFactory, StreamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -75,13 +77,13 @@ def test_update_checks_the_tier_too(stream):
 
 def test_update_output_settings_only_while_scheduled(stream):
     services.stream_update(stream=stream, by=stream.owner, resolution="720p", video_bitrate_kbps=3000)
-    stream = services.stream_go_live(stream=stream, by=stream.owner)
+    stream = shows.show_go_live(stream=stream, by=stream.owner)
     with pytest.raises(ValidationError) as exc:
         services.stream_update(stream=stream, by=stream.owner, resolution="480p")
     assert messages(exc)["resolution"] == ["Output settings cannot change while the stream is live."]
     # The title can still change on air.
     assert services.stream_update(stream=stream, by=stream.owner, title="Renamed live").title == "Renamed live"
-    services.stream_end(stream=stream, by=stream.owner)
+    shows.show_end(stream=stream, by=stream.owner)
     with pytest.raises(ValidationError):
         services.stream_update(stream=stream, by=stream.owner, title="After")
 
@@ -96,11 +98,11 @@ def test_brand_kit_must_be_the_owners(stream, other_user):
 
 
 def test_delete_refused_while_live(stream):
-    services.stream_go_live(stream=stream, by=stream.owner)
+    shows.show_go_live(stream=stream, by=stream.owner)
     with pytest.raises(ValidationError) as exc:
         services.stream_delete(stream=stream, by=stream.owner)
     assert messages(exc)["status"] == ["End the stream before deleting it."]
-    services.stream_end(stream=stream, by=stream.owner)
+    shows.show_end(stream=stream, by=stream.owner)
     services.stream_delete(stream=stream, by=stream.owner)
     assert not Stream.objects.filter(pk=stream.pk).exists()
 
@@ -109,7 +111,7 @@ def test_services_refuse_someone_elses_stream(stream, other_user):
     for call in (
         lambda: services.stream_update(stream=stream, by=other_user, title="mine now"),
         lambda: services.stream_delete(stream=stream, by=other_user),
-        lambda: services.stream_go_live(stream=stream, by=other_user),
+        lambda: shows.show_go_live(stream=stream, by=other_user),
         lambda: services.guest_invite(stream=stream, by=other_user),
     ):
         with pytest.raises(PermissionDenied):
@@ -123,9 +125,9 @@ def test_services_refuse_someone_elses_stream(stream, other_user):
 
 def test_scheduled_live_ended_stamps_times(stream):
     before = timezone.now()
-    live = services.stream_go_live(stream=stream, by=stream.owner)
+    live = shows.show_go_live(stream=stream, by=stream.owner)
     assert live.status == "live" and live.started_at >= before
-    ended = services.stream_end(stream=live, by=stream.owner)
+    ended = shows.show_end(stream=live, by=stream.owner)
     assert ended.status == "ended" and ended.ended_at >= ended.started_at
     stream.refresh_from_db()
     assert (stream.status, stream.started_at, stream.ended_at) == ("ended", live.started_at, ended.ended_at)
@@ -141,7 +143,7 @@ def test_scheduled_live_ended_stamps_times(stream):
     ],
 )
 def test_refused_transitions(stream, path, action):
-    funcs = {"go_live": services.stream_go_live, "end": services.stream_end}
+    funcs = {"go_live": shows.show_go_live, "end": shows.show_end}
     for step in path:
         funcs[step](stream=stream, by=stream.owner)
     stream.refresh_from_db()
@@ -155,15 +157,15 @@ def test_refused_transitions(stream, path, action):
 
 def test_go_live_uses_the_row_not_a_stale_copy(stream):
     stale = Stream.objects.get(pk=stream.pk)
-    services.stream_go_live(stream=stream, by=stream.owner)
+    shows.show_go_live(stream=stream, by=stream.owner)
     with pytest.raises(ValidationError):
-        services.stream_go_live(stream=stale, by=stream.owner)  # the stale object still says "scheduled"
+        shows.show_go_live(stream=stale, by=stream.owner)  # the stale object still says "scheduled"
 
 
 def test_end_sends_everyone_backstage(stream):
     guest = GuestFactory(stream=stream, on_stage=True)
-    services.stream_go_live(stream=stream, by=stream.owner)
-    services.stream_end(stream=stream, by=None)  # the system may end a show (worker, time limit)
+    shows.show_go_live(stream=stream, by=stream.owner)
+    shows.show_end(stream=stream, by=None)  # the system may end a show (worker, time limit)
     guest.refresh_from_db()
     assert guest.on_stage is False
 
@@ -200,7 +202,7 @@ def test_token_messages(stream):
     assert token_error("") == ["This invite link is not valid."]
 
     guest, token = services.guest_invite(stream=stream, by=stream.owner)
-    services.guest_revoke(guest=guest, by=stream.owner)
+    studio_services.guest_revoke(guest=guest, by=stream.owner)
     assert token_error(token) == ["This invite link has been revoked."]
 
     guest, token = services.guest_invite(stream=stream, by=stream.owner, ttl=timedelta(hours=1))
@@ -216,22 +218,22 @@ def test_no_invites_for_an_ended_stream():
 
 def test_revoke_takes_the_guest_off_stage(stream):
     guest, _ = services.guest_invite(stream=stream, by=stream.owner)
-    services.guest_bring_on_stage(guest=guest, by=stream.owner)
-    revoked = services.guest_revoke(guest=guest, by=stream.owner)
+    studio_services.guest_bring_on_stage(guest=guest, by=stream.owner)
+    revoked = studio_services.guest_revoke(guest=guest, by=stream.owner)
     assert revoked.revoked_at is not None and revoked.on_stage is False
     with pytest.raises(ValidationError):
-        services.guest_bring_on_stage(guest=revoked, by=stream.owner)
+        studio_services.guest_bring_on_stage(guest=revoked, by=stream.owner)
 
 
 def test_at_most_ten_guests_on_stage(stream):
     guests = [services.guest_invite(stream=stream, by=stream.owner)[0] for _ in range(11)]
     for guest in guests[:10]:
-        services.guest_bring_on_stage(guest=guest, by=stream.owner)
+        studio_services.guest_bring_on_stage(guest=guest, by=stream.owner)
     with pytest.raises(ValidationError) as exc:
-        services.guest_bring_on_stage(guest=guests[10], by=stream.owner)
+        studio_services.guest_bring_on_stage(guest=guests[10], by=stream.owner)
     assert messages(exc)["on_stage"] == ["At most 10 guests can be on stage at once; send someone backstage first."]
     assert Guest.objects.filter(stream=stream, on_stage=True).count() == 10
     # Bringing an on-stage guest again is a no-op, and sending one back frees a seat.
-    services.guest_bring_on_stage(guest=guests[0], by=stream.owner)
-    services.guest_send_backstage(guest=guests[0], by=stream.owner)
-    assert services.guest_bring_on_stage(guest=guests[10], by=stream.owner).on_stage is True
+    studio_services.guest_bring_on_stage(guest=guests[0], by=stream.owner)
+    studio_services.guest_send_backstage(guest=guests[0], by=stream.owner)
+    assert studio_services.guest_bring_on_stage(guest=guests[10], by=stream.owner).on_stage is True

@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 
 from apps.streams import services
-from apps.streams.consumers import SESSION_GUESTS_KEY
-from apps.streams.studio_services import guest_join
+from apps.studio.services import guest_join
 from streamus.asgi import application
-
-ORIGIN = (b"origin", b"http://127.0.0.1:8000")
-
-
-def session_cookie(*, user: Any = None, guests: dict[int, int] | None = None) -> bytes:
-    """A real database session, as the login view or the join page would have left it."""
-    session = SessionStore()
-    if user is not None:
-        session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    if guests:
-        session[SESSION_GUESTS_KEY] = {str(stream_id): guest_id for stream_id, guest_id in guests.items()}
-    session.create()
-    return f"sessionid={session.session_key}".encode()
+from tests.support.sockets import ORIGIN, session_cookie
 
 
 def communicator(stream_id: int, cookie: bytes | None = None, origin: tuple[bytes, bytes] = ORIGIN):
@@ -85,10 +67,16 @@ async def channel_layer():
     """
     channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
     layer = get_channel_layer()
+    await _clear("streamus:studio:*")
+    yield layer
+    # Not layer.flush(): services publish from their own thread's loop (apps/core/realtime.py), and the
+    # layer's connections on that loop cannot be closed from this one. Its keys go; the layer object too.
+    await _clear(f"{layer.prefix}*")
+    channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
+
+
+async def _clear(pattern: str) -> None:
     client = aioredis.from_url(settings.REDIS_URL)
-    async for key in client.scan_iter("streamus:studio:*"):
+    async for key in client.scan_iter(pattern):
         await client.delete(key)
     await client.aclose()
-    yield layer
-    await layer.flush()
-    channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)

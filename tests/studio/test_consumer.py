@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.streams import services
 from apps.streams.models import Guest, Stream
+from apps.studio import services as studio_services
 from tests.factories import DestinationFactory, UserFactory
 
 from .conftest import communicator, receive_types, receive_until, session_cookie
@@ -55,9 +56,8 @@ async def test_anonymous_must_authenticate_first(stream, channel_layer):
 async def test_another_creator_cannot_enter_someone_elses_studio(stream, channel_layer):
     intruder = await sync_to_async(UserFactory)()
     comm = communicator(stream.pk, await sync_to_async(session_cookie)(user=intruder))
-    await comm.connect()
-    await comm.send_json_to({"type": "stream.go_live"})
-    assert (await comm.receive_output())["code"] == 4401
+    connected, _ = await comm.connect()
+    assert not connected  # refused at the handshake: no open socket to send anything into
     assert (await Stream.objects.aget(pk=stream.pk)).status == "scheduled"
 
 
@@ -281,7 +281,8 @@ async def test_screen_share_switches_the_layout_and_back(stream, user, invite, g
     await comm.send_json_to({"type": "share.set", "on": True, "ref": "early"})
     assert (await receive_until(comm, "error"))["ref"] == "early"
 
-    await sync_to_async(services.guest_bring_on_stage)(guest=guest_row, by=user)
+    await sync_to_async(studio_services.guest_bring_on_stage)(guest=guest_row, by=user)
+    assert (await receive_until(comm, "scene.changed"))["scene"]["layout"] == "grid"  # on stage
     await comm.send_json_to({"type": "share.set", "on": True})
     changed = await receive_until(comm, "scene.changed")
     assert changed["scene"]["layout"] == "screen_share" and changed["scene"]["screen_share"] == guest_row.identity
@@ -323,7 +324,7 @@ async def test_moderator_moderates_chat_but_cannot_run_the_show(stream, user, ch
 
 
 async def test_silent_client_is_closed_after_the_auth_timeout(stream, channel_layer, monkeypatch):
-    monkeypatch.setattr("apps.streams.consumers.AUTH_TIMEOUT", 0.2)
+    monkeypatch.setattr("apps.studio.consumers.AUTH_TIMEOUT", 0.2)
     comm = communicator(stream.pk)
     connected, _ = await comm.connect()
     assert connected
@@ -348,7 +349,7 @@ async def test_host_hides_a_guests_video_and_the_stage_limit_is_explained(
     def fill_stage() -> Guest:
         for _ in range(10):
             seat, _token = services.guest_invite(stream=stream, by=user)
-            services.guest_bring_on_stage(guest=seat, by=user)
+            studio_services.guest_bring_on_stage(guest=seat, by=user)
         return Guest.objects.get(pk=guest_row.pk)
 
     await sync_to_async(fill_stage)()
@@ -362,14 +363,53 @@ async def test_host_hides_a_guests_video_and_the_stage_limit_is_explained(
 async def test_a_revoke_made_elsewhere_ends_the_guest_session(
     stream, user, invite, guest_cookie, channel_layer, monkeypatch
 ):
-    monkeypatch.setattr("apps.streams.consumers.GUEST_RECHECK_SECONDS", 0.2)
+    monkeypatch.setattr("apps.studio.consumers.GUEST_RECHECK_SECONDS", 0.2)
     guest_row, _ = invite
     comm = communicator(stream.pk, guest_cookie)
     await comm.connect()
     await receive_until(comm, "state.full")
     # The dashboard's revoke button: no studio event, just the row.
-    await sync_to_async(services.guest_revoke)(guest=guest_row, by=user)
+    await sync_to_async(studio_services.guest_revoke)(guest=guest_row, by=user)
     ended = await receive_until(comm, "session.ended")
     assert "no longer valid" in ended["reason"]
     assert (await comm.receive_output(timeout=3))["code"] == 4410
     await comm.disconnect()
+
+
+# --- apps: the host's JWT access token in the first message (bearer mode, no session) -------
+
+
+async def test_host_access_token_in_first_message(stream, user, channel_layer):
+    from apps.accounts import tokens
+
+    pair = await sync_to_async(tokens.issue_pair)(user)
+    comm = communicator(stream.pk)
+    await comm.connect()
+    await comm.send_json_to({"type": "auth", "access": pair.access})
+    state = await receive_until(comm, "state.full")
+    assert state["role"] == "host"
+    assert state["you"]["role"] == "host"
+    assert "destinations" in state
+    # A host action works on this connection, as the owner.
+    await comm.send_json_to({"type": "scene.set", "layout": "solo"})
+    await receive_until(comm, "scene.changed")
+    assert (await Stream.objects.aget(pk=stream.pk)).scene["layout"] == "solo"
+    await comm.disconnect()
+
+
+async def test_access_token_of_another_user_is_refused(stream, channel_layer):
+    from apps.accounts import tokens
+
+    intruder = await sync_to_async(UserFactory)()
+    pair = await sync_to_async(tokens.issue_pair)(intruder)
+    comm = communicator(stream.pk)
+    await comm.connect()
+    await comm.send_json_to({"type": "auth", "access": pair.access})
+    assert (await comm.receive_output())["code"] == 4403
+
+
+async def test_invalid_access_token_is_refused(stream, channel_layer):
+    comm = communicator(stream.pk)
+    await comm.connect()
+    await comm.send_json_to({"type": "auth", "access": "not.a.jwt"})
+    assert (await comm.receive_output())["code"] == 4401

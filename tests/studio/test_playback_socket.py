@@ -8,10 +8,9 @@ from asgiref.sync import sync_to_async
 
 from apps.library.models import MediaClip
 from apps.library.services import playlist_create
-from apps.streams import playback
 from apps.streams.models import Stream
-from tests.factories import UserFactory
-from tests.streams.test_playback import ready_clip
+from apps.studio import playback
+from tests.factories import UserFactory, ready_clip
 
 from .conftest import communicator, receive_until
 

@@ -10,8 +10,9 @@ import pytest
 from django.utils import timezone
 
 from apps.streams import services
-from apps.streams.consumers import SESSION_GUESTS_KEY
 from apps.streams.models import Guest, Stream
+from apps.streams.seats import SESSION_GUESTS_KEY
+from apps.studio import services as studio_services
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +124,7 @@ def test_guest_rtc_token_needs_the_invite_and_the_session(client, invite, settin
     assert response.status_code == 200
     data = response.json()
     assert data["identity"] == guest.identity and data["url"] == settings.LIVEKIT_URL and data["token"]
-    services.guest_revoke(guest=guest, by=guest.stream.owner)
+    studio_services.guest_revoke(guest=guest, by=guest.stream.owner)
     assert client.post("/join/rtc/", body, content_type="application/json").status_code == 410
     assert client.post("/join/rtc/", json.dumps({"token": "x"}), content_type="application/json").status_code == 403
 

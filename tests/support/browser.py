@@ -151,3 +151,45 @@ def csp_violations(page: object) -> list[str]:
         "console", lambda message: found.append(message.text) if "Content Security Policy" in message.text else None
     )
     return found
+
+
+# --- the studio and guest pages -----------------------------------------------------------------
+
+DESKTOP = {"width": 1440, "height": 900}
+
+
+def join_as_guest(page, web, token: str, name: str) -> None:
+    """Open the link, give a name, wait for the green room's camera preview."""
+    page.goto(f"{web.url}/join/{token}/")
+    page.fill("#display-name", name)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#green-room")
+    wait_js(page, "() => document.getElementById('self-view').videoWidth > 0", what="camera preview")
+    wait_js(page, "() => !document.getElementById('join-backstage').disabled", what="join button")
+
+
+def wait_preview(page, fx: float, fy: float, colour: str, what: str) -> None:
+    wait_js(
+        page,
+        """([fx, fy, c]) => {
+            const el = document.getElementById('program');
+            const d = el.getContext('2d').getImageData(Math.floor(el.width * fx), Math.floor(el.height * fy), 1, 1).data;
+            if (c === 'red') return d[0] > 170 && d[1] < 90 && d[2] < 90;
+            if (c === 'blue') return d[2] > 170 && d[0] < 90 && d[1] < 90;
+            return d[1] > 170 && d[0] < 90 && d[2] < 90;
+        }""",
+        [fx, fy, colour],
+        timeout=20,
+        what=what,
+    )
+
+
+def open_studio(browser, web, user, stream):
+    context = browser.new_context(viewport=DESKTOP)
+    login(context, web.url, user)
+    page = context.new_page()
+    violations = csp_violations(page)
+    response = page.goto(f"{web.url}/studio/{stream.pk}/")
+    assert response.status == 200
+    wait_js(page, "() => document.getElementById('conn-state').dataset.state === 'open'", what="studio socket")
+    return page, violations

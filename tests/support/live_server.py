@@ -11,8 +11,11 @@ and visible to the other process) and at a Redis of the caller's choice.
     def test_restart(web_factory, private_redis):
         server = web_factory(redis_url=private_redis.url)
 
-Static files are served by Django's ASGIStaticFilesHandler (`application`
-below), straight from static/ — the npm build must have run (make setup).
+The server is `streamus.asgi:application` under Daphne, exactly as the Procfile starts it:
+static files come from the application itself (WhiteNoise, apps/core/static.py). What differs
+from `make run`, and why: STREAMUS_ENV=test (the test database and Redis, not var/), and DEBUG is
+off as in production; static files are served from the finders as in development (production
+serves collectstatic's hashed copies, which tests/core/test_static.py checks separately).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from typing import Any
 import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-READY_TIMEOUT = 30.0
+READY_TIMEOUT = 90.0  # a loaded 2-core machine takes a while to import Django and bind
 
 
 def free_port() -> int:
@@ -51,25 +54,6 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
             return result
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-def _get_application() -> Any:
-    """streamus.asgi with static files served from the finders (DEBUG is off in tests)."""
-    from channels.routing import ProtocolTypeRouter
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
-    from streamus import asgi
-
-    routes = dict(asgi.application.application_mapping)
-    routes["http"] = ASGIStaticFilesHandler(routes["http"])
-    return ProtocolTypeRouter(routes)
-
-
-def __getattr__(name: str) -> Any:
-    # `daphne tests.support.live_server:application` imports this lazily, after Django is configured.
-    if name == "application":
-        return _get_application()
-    raise AttributeError(name)
 
 
 @dataclass
@@ -94,7 +78,7 @@ class WebServer:
                 "127.0.0.1",
                 "-p",
                 str(self.port),
-                "tests.support.live_server:application",
+                "streamus.asgi:application",
             ],
             cwd=BASE_DIR,
             env=self.env,
@@ -149,6 +133,7 @@ def server_env(*, redis_url: str, extra: dict[str, str] | None = None) -> dict[s
         "LIVEKIT_API_KEY": settings.LIVEKIT_API_KEY,
         "LIVEKIT_API_SECRET": settings.LIVEKIT_API_SECRET,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "UPLOAD_SPOOL_DIR": str(settings.UPLOAD_SPOOL_DIR),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PYTHONUNBUFFERED": "1",
         "LOG_LEVEL": "WARNING",

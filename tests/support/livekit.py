@@ -93,16 +93,18 @@ class LiveKitServer:
     api_key: str
     api_secret: str
     log_path: Path
+    prometheus_port: int = 0  # its Prometheus endpoint (0: off)
     process: subprocess.Popen | None = None
     recorder: _WebhookRecorder | None = field(default=None, repr=False)
 
     @classmethod
     def on_free_ports(cls, *, api_key: str, api_secret: str, log_path: Path) -> LiveKitServer:
-        """A server (not started yet) on loopback ports free right now: HTTP/signal, ICE/TCP and ICE/UDP."""
+        """A server (not started yet) on loopback ports free right now: HTTP/signal, ICE/TCP, ICE/UDP, metrics."""
         return cls(
             port=free_port(),
             tcp_port=free_port(),
             udp_port=free_port(socket.SOCK_DGRAM),
+            prometheus_port=free_port(),
             api_key=api_key,
             api_secret=api_secret,
             log_path=log_path,
@@ -165,6 +167,7 @@ class LiveKitServer:
             udp_port=self.udp_port,
             webhook_url=webhook_url,
             api_key=self.api_key,
+            prometheus_port=self.prometheus_port or None,
         )
         config_path = launcher.write_config(config, self.log_path.parent)
         env = launcher.server_env(api_key=self.api_key, api_secret=self.api_secret)
@@ -279,13 +282,16 @@ class SyntheticParticipant:
         colour: tuple[int, int, int] | None = None,
         tone_hz: float | None = None,
         screen_colour: tuple[int, int, int] | None = None,
+        texture: bool = False,
     ) -> None:
+        """`texture`: grain over the colour that changes every frame, so the program encodes at its
+        bitrate as camera pictures do (a flat colour costs the encoder almost nothing)."""
         import asyncio
 
         import numpy as np
         from livekit import rtc
 
-        from workers.broadcast.source import solid_i420, tone
+        from media.broadcast.source import solid_i420, tone
 
         async def go():
             room = self.room
@@ -300,9 +306,15 @@ class SyntheticParticipant:
                 )
                 await room.local_participant.publish_track(self.video_track, options)
 
+                rng = np.random.default_rng(7)
+
                 async def video_loop():
                     while True:
                         data = solid_i420(self.width, self.height, self.colour)
+                        if texture:
+                            luma = data[: self.width * self.height]
+                            grain = rng.integers(-24, 25, luma.size, dtype=np.int16)
+                            luma[:] = np.clip(luma.astype(np.int16) + grain, 16, 235).astype(np.uint8)
                         source.capture_frame(rtc.VideoFrame(self.width, self.height, rtc.VideoBufferType.I420, data))
                         await asyncio.sleep(1 / self.fps)
 

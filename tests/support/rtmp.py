@@ -64,8 +64,8 @@ def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.0
         time.sleep(interval)
 
 
-def port_open(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
         return True
     return False
 
@@ -73,8 +73,18 @@ def port_open(port: int) -> bool:
 class RtmpServer:
     """One nginx-rtmp ingest (application ``live``), optionally with TLS in front."""
 
-    def __init__(self, root: Path, *, tls: tuple[Path, Path] | None = None, ca_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        tls: tuple[Path, Path] | None = None,
+        ca_file: Path | None = None,
+        publishes: PublishLog | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
         self.root = root
+        self.publishes = publishes
+        self.host = host  # another address than loopback: an ingest reached from containers or namespaces
         self.port = free_port()
         self.tls_port = free_port() if tls else None
         self.ca_file = str(ca_file) if ca_file else None
@@ -100,6 +110,10 @@ stream {{
     }}
 }}"""
         modules = f"load_module {RTMP_MODULE};\n" + (f"load_module {STREAM_MODULE};\n" if tls else "")
+        notify = ""
+        if self.publishes is not None:
+            hook = f"http://127.0.0.1:{self.publishes.port}"
+            notify = f"on_publish {hook}/publish;\n            on_publish_done {hook}/publish_done;"
         return f"""{modules}
 daemon off;
 master_process off;
@@ -109,13 +123,14 @@ pid {r}/nginx.pid;
 events {{ worker_connections 256; }}
 rtmp {{
     server {{
-        listen 127.0.0.1:{self.port};
+        listen {self.host}:{self.port};
         chunk_size 4096;
         application live {{
             live on;
             record all;
             record_path {r}/rec;
             record_unique on;
+            {notify}
         }}
     }}
 }}
@@ -124,7 +139,7 @@ rtmp {{
 
     @property
     def url(self) -> str:
-        return f"rtmp://127.0.0.1:{self.port}/live"
+        return f"rtmp://{self.host}:{self.port}/live"
 
     @property
     def rtmps_url(self) -> str:
@@ -140,7 +155,7 @@ rtmp {{
         )
         ports = [self.port] + ([self.tls_port] if self.tls_port else [])
         wait_for(
-            lambda: all(port_open(p) for p in ports) or self.proc.poll() is not None,  # type: ignore[union-attr]
+            lambda: all(port_open(p, self.host) for p in ports) or self.proc.poll() is not None,  # type: ignore[union-attr]
             timeout,
             message="nginx-rtmp did not start",
         )
@@ -152,7 +167,7 @@ rtmp {{
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(5)
-        wait_for(lambda: not port_open(self.port), 5, message="port still open after kill")
+        wait_for(lambda: not port_open(self.port, self.host), 5, message="port still open after kill")
 
     stop = kill
 
@@ -173,15 +188,105 @@ rtmp {{
         return wait_for(ready, timeout, message=f"no publish #{count} on {self.url}")
 
 
-@pytest.fixture
-def rtmp_servers(tmp_path: Path) -> Iterator[Callable[[int], list[RtmpServer]]]:
-    """Factory: `rtmp_servers(n)` starts n independent ingests; all are stopped at teardown."""
-    started: list[RtmpServer] = []
+class PublishLog:
+    """nginx-rtmp's on_publish / on_publish_done hooks, answered here: who published when, and for how long.
 
-    def make(n: int) -> list[RtmpServer]:
+    ``deny`` holds stream names (keys) whose publish is refused (HTTP 403: nginx-rtmp then refuses the
+    publish, as a platform refuses a wrong key). ``max_concurrent(key)`` is the most publishers a key had
+    at once; ``sessions(key)`` the (start, end) of each publish, on this process's monotonic clock.
+    """
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs
+
+        log = self
+        self.events: list[tuple[float, str, str]] = []  # (monotonic time, "publish" | "publish_done" | "denied", key)
+        self.deny: set[str] = set()
+        self.cond = threading.Condition()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+                key = parse_qs(body).get("name", [""])[0]
+                call = self.path.strip("/")
+                denied = call == "publish" and key in log.deny
+                with log.cond:
+                    log.events.append((time.monotonic(), "denied" if denied else call, key))
+                    log.cond.notify_all()
+                self.send_response(403 if denied else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, name="rtmp-publish-log", daemon=True).start()
+
+    def count(self, call: str, key: str) -> int:
+        with self.cond:
+            return sum(1 for _t, c, k in self.events if c == call and k == key)
+
+    def wait(self, call: str, key: str, count: int = 1, timeout: float = 15.0) -> float:
+        """Wait for the `count`-th `call` for `key`; returns its time (monotonic)."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                times = [t for t, c, k in self.events if c == call and k == key]
+                if len(times) >= count:
+                    return times[count - 1]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no {call} #{count} for {key!r} within {timeout} s: {self.events}")
+                self.cond.wait(left)
+
+    def sessions(self, key: str) -> list[tuple[float, float | None]]:
+        out: list[tuple[float, float | None]] = []
+        with self.cond:
+            for t, call, k in self.events:
+                if k != key:
+                    continue
+                if call == "publish":
+                    out.append((t, None))
+                elif call == "publish_done":
+                    open_ = [i for i, (_s, e) in enumerate(out) if e is None]
+                    if open_:
+                        out[open_[0]] = (out[open_[0]][0], t)
+        return out
+
+    def max_concurrent(self, key: str) -> int:
+        live = peak = 0
+        with self.cond:
+            for _t, call, k in self.events:
+                if k == key and call == "publish":
+                    live += 1
+                    peak = max(peak, live)
+                elif k == key and call == "publish_done":
+                    live = max(0, live - 1)
+        return peak
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def rtmp_servers(tmp_path: Path) -> Iterator[Callable[..., list[RtmpServer]]]:
+    """Factory: `rtmp_servers(n)` starts n independent ingests; all are stopped at teardown.
+    `rtmp_servers(n, publishes=True)`: each with a PublishLog (``server.publishes``)."""
+    started: list[RtmpServer] = []
+    logs: list[PublishLog] = []
+
+    def make(n: int, *, publishes: bool = False) -> list[RtmpServer]:
         servers = []
         for _ in range(n):
-            server = RtmpServer(tmp_path / f"nginx-{len(started)}")
+            log = PublishLog() if publishes else None
+            if log is not None:
+                logs.append(log)
+            server = RtmpServer(tmp_path / f"nginx-{len(started)}", publishes=log)
             server.start()
             started.append(server)
             servers.append(server)
@@ -191,6 +296,8 @@ def rtmp_servers(tmp_path: Path) -> Iterator[Callable[[int], list[RtmpServer]]]:
     for server in started:
         with contextlib.suppress(Exception):
             server.kill()
+    for log in logs:
+        log.close()
 
 
 # --- TLS ------------------------------------------------------------------------
@@ -262,6 +369,8 @@ def rtmps_server(tmp_path: Path) -> Iterator[RtmpServer]:
 class Blackhole:
     """A listening port that never accepts: its backlog is already full, so connects hang (SYNs dropped)."""
 
+    host = "127.0.0.1"  # loopback, like its listener
+
     def __init__(self) -> None:
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.bind(("127.0.0.1", 0))
@@ -278,7 +387,7 @@ class Blackhole:
 
     @property
     def url(self) -> str:
-        return f"rtmp://127.0.0.1:{self.port}/live"
+        return f"rtmp://{self.host}:{self.port}/live"
 
     def close(self) -> None:
         for s in [*self.fillers, self.listener]:
@@ -287,6 +396,8 @@ class Blackhole:
 
 class SilentServer:
     """Accepts connections and never reads a byte: a destination that stalls."""
+
+    host = "127.0.0.1"  # loopback, like its listener
 
     def __init__(self) -> None:
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -308,7 +419,7 @@ class SilentServer:
 
     @property
     def url(self) -> str:
-        return f"rtmp://127.0.0.1:{self.port}/live"
+        return f"rtmp://{self.host}:{self.port}/live"
 
     def close(self) -> None:
         self._closed = True
@@ -322,6 +433,8 @@ class StallingProxy:
     That is a destination that accepted, published for a while, and then stopped reading mid-show
     (a wedged ingest, a dead NAT path that still ACKs nothing).
     """
+
+    host = "127.0.0.1"  # loopback, like its listener
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -338,7 +451,7 @@ class StallingProxy:
 
     @property
     def url(self) -> str:
-        return f"rtmp://127.0.0.1:{self.port}/live"
+        return f"rtmp://{self.host}:{self.port}/live"
 
     def freeze(self) -> None:
         self.frozen.set()
@@ -458,6 +571,28 @@ def keyframe_times(path: Path | str) -> list[float]:
     )
     rows = [line.split(",") for line in out.stdout.split()]
     return [float(r[0]) for r in rows if len(r) >= 2 and r[0] != "N/A" and "K" in r[1]]
+
+
+def flv_tags(path: Path | str) -> list[tuple[int, int, bool]]:
+    """(tag type, timestamp ms, keyframe) of every complete FLV tag, read straight from the file (which may
+    still be growing: a cut tag at its end is left out). 8 = audio, 9 = video."""
+    data = Path(path).read_bytes()
+    tags = []
+    pos = 13  # FLV header (9) + PreviousTagSize0 (4)
+    while pos + 11 <= len(data):
+        kind = data[pos]
+        size = int.from_bytes(data[pos + 1 : pos + 4], "big")
+        ts = int.from_bytes(data[pos + 4 : pos + 7], "big") | (data[pos + 7] << 24)
+        end = pos + 11 + size + 4
+        if end > len(data):
+            break
+        body = data[pos + 11 : pos + 11 + size]
+        if kind in (8, 9) and size:
+            header = (kind == 9 and len(body) > 1 and body[1] == 0) or (kind == 8 and len(body) > 1 and body[1] == 0)
+            if not header:
+                tags.append((kind, ts, kind == 9 and body[0] >> 4 == 1))
+        pos = end
+    return tags
 
 
 def decode_all(path: Path | str) -> int:

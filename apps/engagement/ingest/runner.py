@@ -18,7 +18,6 @@ import contextlib
 import json
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,6 +25,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
 
+from apps.core import redis as redis_client
+from apps.core.lease import Lease
 from apps.core.logging import register_secret
 from apps.engagement import realtime
 from apps.engagement.ingest.base import Backoff, ChatSource, IncomingComment, Sink, run_source
@@ -38,8 +39,6 @@ logger = logging.getLogger(__name__)
 
 # The lease outlives a crashed runner by at most this long; a live runner renews it every third of it.
 LEASE_SECONDS = 30
-# How often the rolling card queue is checked: a queued card follows the previous one within this.
-CARD_QUEUE_TICK_SECONDS = 0.5
 # How often the runner checks that the stream is still live.
 LIVENESS_CHECK_SECONDS = 5.0
 
@@ -204,37 +203,23 @@ def make_deleter(stream: Stream, sink: BatchingSink) -> Callable[[str, str], Awa
 
 async def _watch(
     stream_id: int,
-    holder: str,
+    lease: Lease,
     stop: asyncio.Event,
     deadline: float | None,
     still_live: Callable[[], Any],
 ) -> None:
     """Renew the lease and set `stop` when the slice ends, a stop is requested or the show is over."""
-    client = realtime.redis_client()
+    client = realtime.redis_client_str()
     while not stop.is_set():
         if deadline is not None and time.monotonic() >= deadline:
             break
-        if client.get(lease_key(stream_id)) != holder or client.exists(stop_key(stream_id)):
+        if client.exists(stop_key(stream_id)) or not await still_live():
             break
-        if not await still_live():
-            break
-        client.expire(lease_key(stream_id), LEASE_SECONDS)
+        if not lease.refresh():
+            break  # another runner holds this stream's chats now
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=LIVENESS_CHECK_SECONDS)
     stop.set()
-
-
-async def _advance_card_queue(stream: Stream, stop: asyncio.Event) -> None:
-    """While the show runs, put the next queued comment on screen when the current card hides."""
-    from apps.engagement.services import card_queue_advance
-
-    advance = sync_to_async(card_queue_advance, thread_sensitive=True)
-    client = realtime.redis_client()
-    while not stop.is_set():
-        if client.llen(realtime.card_queue_key(stream.pk)):
-            await advance(stream=stream)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=CARD_QUEUE_TICK_SECONDS)
 
 
 async def ingest_stream(
@@ -245,9 +230,9 @@ async def ingest_stream(
     backoff_base: float = 1.0,
 ) -> dict[str, str]:
     """Run the stream's chat sources until stopped. Returns {platform: why it ended}, or {} if another runner holds it."""
-    client = realtime.redis_client()
-    holder = uuid.uuid4().hex
-    if not client.set(lease_key(stream_id), holder, nx=True, ex=LEASE_SECONDS):
+    client = realtime.redis_client_str()
+    lease = Lease(redis_client.client(), lease_key(stream_id), ttl_ms=LEASE_SECONDS * 1000)
+    if not lease.acquire():
         return {}
     stop = stop or asyncio.Event()
     try:
@@ -268,8 +253,7 @@ async def ingest_stream(
             return status == Stream.Status.LIVE
 
         deadline = time.monotonic() + slice_seconds if slice_seconds else None
-        watcher = asyncio.create_task(_watch(stream_id, holder, stop, deadline, still_live))
-        queue_task = asyncio.create_task(_advance_card_queue(stream, stop))
+        watcher = asyncio.create_task(_watch(stream_id, lease, stop, deadline, still_live))
         flusher = asyncio.create_task(sink.run(stop))
         results = await asyncio.gather(
             *(run_source(s, stop=stop, backoff=Backoff(base=backoff_base)) for s in sources), return_exceptions=True
@@ -277,7 +261,6 @@ async def ingest_stream(
         stop.set()
         await watcher
         await flusher
-        await queue_task
         outcome: dict[str, str] = {}
         for source, result in zip(sources, results, strict=True):
             outcome[source.platform] = result if isinstance(result, str) else f"error: {result!r}"[:200]
@@ -286,8 +269,6 @@ async def ingest_stream(
         logger.info("chat ingest slice ended", extra={"stream": stream_id, "outcome": outcome})
         return outcome
     finally:
-        # Release only our own lease (compare-and-delete).
-        if client.get(lease_key(stream_id)) == holder:
-            client.delete(lease_key(stream_id))
+        lease.release()
         # The ORM ran in sync_to_async's thread: close its connection rather than leak it per slice.
         await sync_to_async(connections.close_all, thread_sensitive=True)()

@@ -13,7 +13,10 @@
 import { Room, RoomEvent, Track } from "livekit-client";
 
 import { toast } from "../lib/toast.js";
+import { csrfToken } from "../lib/http.js";
 import { ClipPlayer, clipLayer } from "./playback.js";
+
+export { csrfToken };
 
 export { toast };
 
@@ -27,13 +30,6 @@ export const FATAL_CLOSE = {
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 8000;
 
-export function csrfToken() {
-  try {
-    return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
-  } catch {
-    return "";
-  }
-}
 
 export async function postJSON(url, body) {
   const response = await fetch(url, {
@@ -224,6 +220,7 @@ export async function joinRoom({ rtcPath, body, sources, onState }) {
 
 // --- the program preview ---------------------------------------------------------
 const PREVIEW_MAX_WIDTH = 1280; // preview pixels: enough for a sharp 16:9 panel, cheap to draw
+const PREVIEW_FRAME_MS = 1000 / 30;
 
 export class ProgramRenderer {
   constructor(canvas, sources) {
@@ -233,6 +230,8 @@ export class ProgramRenderer {
     this.graph = null;
     this.assets = {};
     this.images = new Map();
+    // Person id → rect (canvas pixels): where the layout editor is holding them right now, before the server's scene.
+    this.overrides = new Map();
     // A library clip playing into the show ("clip" layer, apps/streams/playback.py), next to the tracks.
     this.clip = new ClipPlayer(sources?.container || document.body);
     this.frame = this.frame.bind(this);
@@ -267,9 +266,14 @@ export class ProgramRenderer {
     return img.complete && img.naturalWidth ? img : null;
   }
 
-  frame() {
+  frame(now) {
     try {
-      this.draw();
+      // 30 frames a second is the program's own pace at most; drawing every screen refresh only
+      // costs the machine (two cameras and a clip on a laptop already keep it busy).
+      if (!this.lastDraw || now - this.lastDraw >= PREVIEW_FRAME_MS - 2) {
+        this.lastDraw = now;
+        this.draw();
+      }
     } finally {
       window.requestAnimationFrame(this.frame);
     }
@@ -301,13 +305,15 @@ export class ProgramRenderer {
         }
         case "video":
         case "screen": {
+          const box = this.overrides.get(layer.source) || r;
           const el = this.sources.video(layer.source);
-          if (el) drawFitted(ctx, el, el.videoWidth, el.videoHeight, r, layer.fit);
-          else drawNameCard(ctx, r, layer.label || "", layer.kind === "screen");
+          if (el) drawFitted(ctx, el, el.videoWidth, el.videoHeight, box, layer.fit, true);
+          else drawNameCard(ctx, box, layer.label || "", layer.kind === "screen");
           break;
         }
         case "name_tag":
-          drawTextBox(ctx, r, layer.label, layer.style, 0.55, "left");
+          // A tile the editor is holding: its tag comes back with the server's scene.
+          if (!this.overrides.has(layer.source)) drawTextBox(ctx, r, layer.label, layer.style, 0.55, "left");
           break;
         case "banner":
           drawTextBox(ctx, r, layer.label, layer.style, 0.5, "left");
@@ -318,7 +324,8 @@ export class ProgramRenderer {
         case "logo":
         case "overlay": {
           const img = this.image(layer.source);
-          if (img) drawFitted(ctx, img, img.naturalWidth, img.naturalHeight, r, "contain");
+          // No backdrop: a logo's transparent corners stay transparent, as on air.
+          if (img) drawFitted(ctx, img, img.naturalWidth, img.naturalHeight, r, "contain", false);
           break;
         }
         default:
@@ -329,7 +336,8 @@ export class ProgramRenderer {
   }
 }
 
-function drawFitted(ctx, source, sw, sh, r, fit) {
+// `backdrop`: letterbox bars in black (pictures, clips); images with transparency get none.
+function drawFitted(ctx, source, sw, sh, r, fit, backdrop = true) {
   if (!sw || !sh) return;
   const sourceAspect = sw / sh;
   const boxAspect = r.w / r.h;
@@ -338,8 +346,10 @@ function drawFitted(ctx, source, sw, sh, r, fit) {
     let h = r.h;
     if (sourceAspect > boxAspect) h = r.w / sourceAspect;
     else w = r.h * sourceAspect;
-    ctx.fillStyle = "#000";
-    ctx.fillRect(r.x, r.y, r.w, r.h);
+    if (backdrop) {
+      ctx.fillStyle = "#000";
+      ctx.fillRect(r.x, r.y, r.w, r.h);
+    }
     ctx.drawImage(source, r.x + (r.w - w) / 2, r.y + (r.h - h) / 2, w, h);
     return;
   }
@@ -433,6 +443,18 @@ export function levelMeter(canvas, mediaStreamTrack) {
   };
 }
 
+// --- screen readers ------------------------------------------------------------------
+// One polite live region per page (base.html, #sr-announcer): going live, a guest joining, being muted.
+export function announce(text) {
+  const region = document.getElementById("sr-announcer");
+  if (!region) return;
+  // Cleared first so the same words said twice are announced twice.
+  region.textContent = "";
+  window.setTimeout(() => {
+    region.textContent = text;
+  }, 50);
+}
+
 // --- small DOM helpers ------------------------------------------------------------
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -468,10 +490,20 @@ export function renderChat(list, messages) {
     return;
   }
   for (const m of messages) {
+    const at = m.at ? new Date(m.at) : null;
+    const time =
+      at && !Number.isNaN(at.getTime())
+        ? el("time", {
+            className: "st-chat-time",
+            dateTime: m.at,
+            text: at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }),
+          })
+        : null;
     list.append(
       el(
         "li",
         { className: "st-chat-line", "data-role": m.role, "data-id": m.id },
+        time,
         el("span", { className: "st-chat-author", text: m.author }),
         el("span", { text: m.text }),
       ),

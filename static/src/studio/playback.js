@@ -12,9 +12,17 @@
 
 import "./playback.css";
 
-// Seek when the preview drifts further than this from the program clock: smaller drifts are
-// the decoder's normal jitter, and seeking costs a visible stall.
-const MAX_DRIFT_SECONDS = 0.5;
+import { MESSAGES } from "./events.js";
+
+// Keeping the preview on the program's clock (issue 15: a guest's preview froze on a clip).
+// Seeking costs a stall while the bytes arrive; a player that seeks every time it falls behind
+// falls behind again during the seek and never plays. So: small drifts are taken up by playing a
+// little faster or slower, only a big one seeks, never while a seek is still running, and a seek
+// aims where the program will be once it completes (the last seek's duration ahead).
+const SEEK_DRIFT_SECONDS = 0.4;
+const RATE_DRIFT_SECONDS = 0.06;
+const CATCH_UP_RATE = 0.1; // ±10 %: 0.3 s of drift gone in 3 s, inaudible on speech
+const MAX_SEEK_LEAD_SECONDS = 1.5;
 
 export function clipLayer(graph) {
   return (graph?.layers || []).find((layer) => layer.kind === "clip") || null;
@@ -47,6 +55,27 @@ export class ClipPlayer {
     (container || document.body).append(this.video);
     this.playback = null;
     this.url = null;
+    this.seekLead = 0.2;
+    this.video.addEventListener("seeking", () => {
+      this.seekStarted = performance.now();
+    });
+    this.video.addEventListener("seeked", () => {
+      if (this.seekStarted) this.seekLead = Math.min(MAX_SEEK_LEAD_SECONDS, (performance.now() - this.seekStarted) / 1000);
+      this.seekStarted = 0;
+    });
+    // Kept in step by the clock as well as by the renderer's frames: a busy page draws fewer frames,
+    // and a player that stalled for data must be put back on time as soon as it can play.
+    this.video.addEventListener("playing", () => this.sync());
+    window.setInterval(() => {
+      if (this.playback) this.sync();
+    }, 250);
+  }
+
+  // How far the preview is from the program (seconds; positive: ahead), or null when nothing plays.
+  drift() {
+    const position = playbackPosition(this.playback);
+    if (!position || this.url !== position.item.url || this.video.readyState < 1) return null;
+    return this.video.currentTime - position.offset;
   }
 
   // The layer's playback from the scene graph (null: nothing plays).
@@ -71,12 +100,21 @@ export class ClipPlayer {
       return null;
     }
     const { item, offset } = position;
+    const v = this.video;
     if (this.url !== item.url) {
       this.url = item.url;
-      this.video.src = item.url;
-      this.video.currentTime = offset;
-    } else if (this.video.readyState >= 1 && Math.abs(this.video.currentTime - offset) > MAX_DRIFT_SECONDS) {
-      this.video.currentTime = offset;
+      v.src = item.url;
+      v.currentTime = offset + this.seekLead;
+    } else if (v.readyState >= 1 && !v.seeking) {
+      const drift = v.currentTime - offset;
+      if (Math.abs(drift) > SEEK_DRIFT_SECONDS) {
+        v.playbackRate = 1;
+        v.currentTime = Math.min(offset + this.seekLead, Number(item.duration || Infinity));
+      } else if (Math.abs(drift) > RATE_DRIFT_SECONDS) {
+        v.playbackRate = drift > 0 ? 1 - CATCH_UP_RATE : 1 + CATCH_UP_RATE;
+      } else if (v.playbackRate !== 1) {
+        v.playbackRate = 1;
+      }
     }
     if (this.video.paused && !this.starting) {
       this.starting = true;
@@ -140,14 +178,14 @@ export class PlaybackPanel {
       const button = event.target.closest("[data-play]");
       if (button) this.play(button);
     });
-    this.stop?.addEventListener("click", () => this.send({ type: "playback.stop" }));
+    this.stop?.addEventListener("click", () => this.send({ type: MESSAGES.PLAYBACK_STOP }));
     window.setInterval(() => this.render(), 250);
   }
 
   play(button) {
     const mode = this.root.querySelector("[name=playback-mode]:checked")?.value || "fullscreen";
     const transition = this.root.querySelector("[name=playback-transition]:checked")?.value || "cut";
-    const message = { type: "playback.start", mode, transition };
+    const message = { type: MESSAGES.PLAYBACK_START, mode, transition };
     message[button.dataset.play] = Number(button.dataset.id);
     this.send(message);
   }
@@ -179,12 +217,14 @@ export class PlaybackPanel {
     const now = Date.now() / 1000;
     let remaining = null;
     if (playback) {
-      if (this.progress && typeof this.progress.remaining === "number") {
-        remaining = this.progress.remaining - (now - this.progress.at);
-      } else {
-        remaining = Number(playback.started_at) + Number(playback.duration) - now;
-      }
+      // One clock: the playback's start, the one every preview and the compositor follow. Mixing it
+      // with the compositor's once-a-second reports made the counter jitter and the bar step back.
+      remaining = Number(playback.started_at) + Number(playback.duration) - now;
       remaining = Math.max(0, Math.min(Number(playback.duration), remaining));
+      // Never backwards within one playback.
+      if (this.shownFor === playback.id && this.shownRemaining !== undefined) remaining = Math.min(remaining, this.shownRemaining);
+      this.shownFor = playback.id;
+      this.shownRemaining = remaining;
     }
     const playing = playback !== null && remaining !== null && remaining > 0;
     this.status.hidden = !playing;
