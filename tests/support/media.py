@@ -119,12 +119,14 @@ class MediaWorker:
 
     def kill(self) -> list[str]:
         """SIGKILL the whole worker at once (the machine or container gone). Returns the command lines killed."""
-        victims = self.processes()
-        killed = []
-        for p in victims:
+        victims = []
+        for p in self.processes():  # every command line first: FFmpeg exits on its own once its stdin closes
             with contextlib.suppress(psutil.NoSuchProcess):
-                killed.append(" ".join(p.cmdline()))
+                victims.append((p, " ".join(p.cmdline())))
+        for p, _cmd in victims:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 p.kill()
+        killed = [cmd for _p, cmd in victims]
         if self.proc is not None:
             self.proc.wait(10)
         return killed
