@@ -80,6 +80,33 @@ describe('studio socket', () => {
     expect(FakeWebSocket.instances).toHaveLength(2);
     socket.stop();
   });
+
+  it('notices a connection that goes silent, pings, and reconnects when no pong comes', async () => {
+    const statuses: string[] = [];
+    const socket = new StudioSocket({
+      url: 'wss://x/ws/studio/7/',
+      auth: { token: 'tok' },
+      onEvent: () => {},
+      onStatus: (status) => statuses.push(status),
+      WebSocketImpl: FakeWebSocket as unknown as typeof WebSocket,
+    });
+    socket.start();
+    await jest.advanceTimersByTimeAsync(1);
+    const first = FakeWebSocket.last();
+    first.emit(FULL);
+    // Quiet for a while: a ping, answered, and the connection is kept.
+    await jest.advanceTimersByTimeAsync(6_000);
+    expect(first.sent).toContainEqual({ type: 'ping' });
+    first.emit({ type: 'pong' });
+    await jest.advanceTimersByTimeAsync(9_000);
+    expect(FakeWebSocket.instances).toHaveLength(1);
+    // Then nothing comes back (the network dropped it without a close): given up, and a new one opened.
+    await jest.advanceTimersByTimeAsync(14_000);
+    expect(statuses).toContain('closed');
+    expect(FakeWebSocket.instances.length).toBeGreaterThanOrEqual(2);
+    expect(first.readyState).toBe(3);
+    socket.stop();
+  });
 });
 
 describe('links, errors and formats', () => {

@@ -194,6 +194,8 @@ async function connectMedia() {
 function handle(msg) {
   switch (msg.type) {
     case EVENTS.STATE_FULL:
+      // After a reconnect, say what the host changed while we were away (a mute, as it happens live).
+      if (state.you && msg.you && state.you.id === msg.you.id) tellAboutHostMute(state.you, msg.you);
       state.you = msg.you;
       state.stream = msg.stream;
       state.chat = msg.chat || [];

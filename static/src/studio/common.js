@@ -15,6 +15,7 @@ import { Room, RoomEvent, Track } from "livekit-client";
 import { toast } from "../lib/toast.js";
 import { csrfToken } from "../lib/http.js";
 import { ClipPlayer, clipLayer } from "./playback.js";
+import { MESSAGES } from "./events.js";
 
 export { csrfToken };
 
@@ -29,6 +30,14 @@ export const FATAL_CLOSE = {
 };
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 8000;
+// A connection that goes silent (a proxy or NAT dropping it without a close) is noticed by the page
+// itself: after PING_AFTER_MS without a message it pings (the server answers pong), and a ping
+// unanswered for PONG_WAIT_MS gives the connection up and reconnects. A handshake that does not
+// complete within OPEN_TIMEOUT_MS is given up too. Without this a dead socket says "Connected".
+const PING_AFTER_MS = 5000;
+const PONG_WAIT_MS = 7000;
+const OPEN_TIMEOUT_MS = 10000;
+const WATCH_EVERY_MS = 1000;
 
 
 export async function postJSON(url, body) {
@@ -71,12 +80,18 @@ export class StudioSocket {
     this.onStatus("connecting");
     const ws = new WebSocket(this.url);
     this.ws = ws;
+    this.heard = Date.now();
+    this.pinged = 0;
     ws.addEventListener("open", () => {
+      if (this.ws !== ws) return;
       this.backoff = BACKOFF_MIN_MS;
+      this.heard = Date.now();
       if (this.firstMessage) ws.send(JSON.stringify(this.firstMessage));
       this.onStatus("open");
     });
     ws.addEventListener("message", (event) => {
+      if (this.ws !== ws) return;
+      this.heard = Date.now();
       let message;
       try {
         message = JSON.parse(event.data);
@@ -89,17 +104,56 @@ export class StudioSocket {
       if (this.ws !== ws) return;
       if (FATAL_CLOSE[event.code]) {
         this.stopped = true;
+        this.stopWatching();
         this.onStatus("closed");
         this.onFatal(event.code, FATAL_CLOSE[event.code]);
         return;
       }
-      if (this.stopped) return;
-      this.onStatus("reconnecting");
-      // Jitter, so a restarted server is not hit by every studio at once.
-      const delay = this.backoff * (0.75 + Math.random() * 0.5);
-      this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_MS);
-      window.setTimeout(() => this.open(), delay);
+      this.lost();
     });
+    this.watch();
+  }
+
+  // Once a second: is the connection still alive?
+  watch() {
+    if (this.watcher) return;
+    this.watcher = window.setInterval(() => {
+      const ws = this.ws;
+      if (!ws || this.stopped) return;
+      const quiet = Date.now() - this.heard;
+      if (ws.readyState === WebSocket.CONNECTING && quiet > OPEN_TIMEOUT_MS) {
+        this.lost();
+      } else if (ws.readyState === WebSocket.OPEN) {
+        // Only a ping left unanswered counts: a background tab's timers may run once a minute.
+        const unanswered = this.pinged > this.heard;
+        if (unanswered && Date.now() - this.pinged > PONG_WAIT_MS) {
+          this.lost();
+        } else if (!unanswered && quiet > PING_AFTER_MS) {
+          this.pinged = Date.now();
+          ws.send(JSON.stringify({ type: MESSAGES.PING }));
+        }
+      }
+    }, WATCH_EVERY_MS);
+  }
+
+  stopWatching() {
+    window.clearInterval(this.watcher);
+    this.watcher = null;
+  }
+
+  // The connection is gone (closed, or silent): drop it and try again after a backoff.
+  lost() {
+    const ws = this.ws;
+    this.ws = null;
+    if (ws && ws.readyState !== WebSocket.CLOSED) ws.close();
+    if (this.stopped) return;
+    this.onStatus("reconnecting");
+    // Jitter, so a restarted server is not hit by every studio at once.
+    const delay = this.backoff * (0.75 + Math.random() * 0.5);
+    this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_MS);
+    window.setTimeout(() => {
+      if (!this.stopped) this.open();
+    }, delay);
   }
 
   send(message) {
@@ -114,6 +168,7 @@ export class StudioSocket {
 
   close() {
     this.stopped = true;
+    this.stopWatching();
     this.ws?.close();
   }
 }
