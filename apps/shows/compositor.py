@@ -98,8 +98,8 @@ def playback_reporter(stream_id: int) -> Callable[[dict[str, Any]], None]:
 def compositor_for_stream(stream_id: int) -> CompositorSession:
     """A compositor session for this stream's room, with its current scene and brand assets loaded.
 
-    Opens the room if the studio has not (a scheduled show started from the API); each (re)join gets a
-    fresh short-lived token.
+    Each (re)join opens the room first (the studio may not have: a show started from the API; a restarted
+    LiveKit has forgotten it) and gets a fresh short-lived token.
     """
     from apps.engagement.realtime import comment_card_key
     from apps.rtc.services import rtc_compositor_token, rtc_open_room
@@ -107,17 +107,22 @@ def compositor_for_stream(stream_id: int) -> CompositorSession:
     from apps.studio.scene import redis_key, scene_state
 
     stream = Stream.objects.select_related("owner", "brand_kit").get(pk=stream_id)
-    try:
-        rtc_open_room(stream=stream, by=None)
-    except Exception:  # noqa: BLE001 - LiveKit down: the session keeps trying to join, the slate covers it
-        log.warning("compositor: could not open the room of stream %s", stream_id, exc_info=True)
+
+    def join_token() -> str:
+        """Before every (re)join: the room (again, if LiveKit restarted and forgot it), then a fresh token."""
+        try:
+            rtc_open_room(stream=stream, by=None)
+        except Exception:  # noqa: BLE001 - LiveKit down: the session keeps trying to join, the slate covers it
+            log.warning("compositor: could not open the room of stream %s", stream_id, exc_info=True)
+        return rtc_compositor_token(stream=stream)
+
     state = scene_state(stream)
     canvases = {name: (graph["width"], graph["height"]) for name, graph in state["canvases"].items()}
     loader = AssetLoader(state["assets"])
     loader.preload()
     return CompositorSession(
         url=settings.LIVEKIT_URL,
-        token=lambda: rtc_compositor_token(stream=stream),
+        token=join_token,
         canvases=canvases,
         fps=stream.fps,
         # Same clock as scene_publish: a scene left in Redis by an earlier show is older than this one.

@@ -240,6 +240,8 @@ class CompositorSession:
         on_playback: Callable[[dict[str, Any]], None] | None = None,
         open_clip: Callable[[Mapping[str, Any]], str] | None = None,
     ) -> None:
+        # `token` may be a callable: it runs off the event loop before every (re)join, so it may block (open the
+        # room: a restarted SFU has forgotten every room, and rooms are not created on join).
         self.url, self.token = url, token
         # Playback of library clips (workers/compositor/playback.py): the player of the scene's "playback",
         # its progress reported through `on_playback` on a thread of its own (never the frame loop).
@@ -477,7 +479,7 @@ class CompositorSession:
     async def _connect(self) -> None:
         from livekit import rtc
 
-        token = self.token() if callable(self.token) else self.token
+        token = await asyncio.to_thread(self.token) if callable(self.token) else self.token
         if self._receiver is None:
             assert self._loop is not None
             self._receiver = TrackReceiver(self._loop)

@@ -35,6 +35,7 @@ let socket = null;
 let renderer = null;
 let sources = null;
 const state = { you: null, stream: null, chat: [], clipPlaying: false };
+const RTC_RETRY_MS = 5000; // joining LiveKit again after a failure or a lost connection
 
 // Phones cannot share their screen (no getDisplayMedia), and a touch-first device rarely wants to.
 const canShareScreen =
@@ -171,7 +172,16 @@ $("join-backstage").addEventListener("click", async (event) => {
 
 async function connectMedia() {
   try {
-    const joined = await joinRoom({ rtcPath: root.dataset.rtcPath, body: { token: inviteToken }, sources });
+    const joined = await joinRoom({
+      rtcPath: root.dataset.rtcPath,
+      body: { token: inviteToken },
+      sources,
+      keepTracks: true, // the green room's camera and microphone are published again after a lost connection
+      onLost: () => {
+        room = null;
+        window.setTimeout(connectMedia, RTC_RETRY_MS);
+      },
+    });
     room = joined.room;
     room.on(RoomEvent.LocalTrackUnpublished, (pub) => {
       if (pub.source === Track.Source.ScreenShare) stopShareUi(true);
@@ -187,7 +197,7 @@ async function connectMedia() {
     document.addEventListener("click", () => room?.startAudio(), { once: true });
   } catch (error) {
     toast(error.message || "Could not connect your camera to the studio.", "error");
-    if (!error.status || error.status >= 500) window.setTimeout(connectMedia, 5000);
+    if (!error.status || error.status >= 500) window.setTimeout(connectMedia, RTC_RETRY_MS);
   }
 }
 

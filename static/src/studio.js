@@ -751,6 +751,11 @@ async function startMedia() {
         mediaState(
           s === "connected" ? (room ? "Camera and microphone on" : "Starting camera and microphone…") : `Media ${s}…`,
         ),
+      onLost: () => {
+        // LiveKit gave up on this connection (restarted, or away too long): join again with a fresh token.
+        room = null;
+        window.setTimeout(startMedia, RTC_RETRY_MS);
+      },
     });
     room = joined.room;
     // Backstage thumbnails follow the tracks as they come and go.

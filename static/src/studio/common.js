@@ -10,7 +10,7 @@
 //   - levelMeter: a microphone level bar from a WebAudio analyser.
 // The page CSP is `script-src 'self'; style-src 'self'`: no inline code, no
 // style attributes (element.style via the CSSOM is allowed and used nowhere here).
-import { Room, RoomEvent, Track } from "livekit-client";
+import { DisconnectReason, Room, RoomEvent, Track } from "livekit-client";
 
 import { toast } from "../lib/toast.js";
 import { csrfToken } from "../lib/http.js";
@@ -260,14 +260,30 @@ export class MediaSources {
   }
 }
 
-export async function joinRoom({ rtcPath, body, sources, onState }) {
+// Disconnects after which joining again is wrong: we left, someone else took our identity, the host removed
+// us, or the room is gone because the show ended.
+const FINAL_DISCONNECTS = new Set([
+  DisconnectReason.CLIENT_INITIATED,
+  DisconnectReason.DUPLICATE_IDENTITY,
+  DisconnectReason.PARTICIPANT_REMOVED,
+  DisconnectReason.ROOM_DELETED,
+]);
+
+// Join the stream's LiveKit room with a token from `rtcPath`. livekit-client resumes or rejoins by itself
+// after a short break; when it gives up (LiveKit restarted and forgot the room, a long outage), `onLost` is
+// called so the page can join again with a fresh token, which opens the room again.
+export async function joinRoom({ rtcPath, body, sources, onState, onLost, keepTracks = false }) {
   const access = await postJSON(rtcPath, body);
   // dynacast: layers nobody watches are paused at the sender; simulcast is set per published track.
-  const room = new Room({ adaptiveStream: false, dynacast: true });
+  // keepTracks: tracks the page made itself survive a lost connection, to be published again.
+  const room = new Room({ adaptiveStream: false, dynacast: true, stopLocalTrackOnUnpublish: !keepTracks });
   sources.watch(room);
   room.on(RoomEvent.Reconnecting, () => onState?.("reconnecting"));
   room.on(RoomEvent.Reconnected, () => onState?.("connected"));
-  room.on(RoomEvent.Disconnected, () => onState?.("disconnected"));
+  room.on(RoomEvent.Disconnected, (reason) => {
+    onState?.("disconnected");
+    if (!FINAL_DISCONNECTS.has(reason)) onLost?.(reason);
+  });
   await room.connect(access.url, access.token);
   onState?.("connected");
   return { room, identity: access.identity };
