@@ -57,6 +57,24 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _no_earlier_media_workers(settings):
+    """Forget the capacity records of media workers earlier tests started: they outlive their worker for a
+    minute (apps/shows/capacity.py), and a go-live check would be judged against a worker that is gone. A test
+    that wants measurements starts its own worker (tests/support/media.py), after this has run."""
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1)
+    try:
+        stale = list(client.scan_iter("media:capacity:*"))
+        if stale:
+            client.delete(*stale)
+    except redis.ConnectionError:
+        pass  # no Redis for this test: nothing to forget
+    finally:
+        client.close()
+
+
 @pytest.fixture
 def user(db):
     return UserFactory()

@@ -36,13 +36,8 @@ def _fault_settings(settings, tmp_path):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     r = redis.Redis.from_url(settings.REDIS_URL)
     # Ids repeat across transactional tests (tables are truncated, Redis is not): no leftover show state.
-    # Nor earlier workers' capacity records: a show's cost key outlives its worker for a minute, and the
-    # next test's worker of the same name would count it as busy and refuse to go live ("0.0 free").
-    stale = [
-        *r.scan_iter("show:*"),
-        *r.scan_iter(scene.redis_key(0).replace("0", "*")),
-        *r.scan_iter("media:capacity:*"),
-    ]
+    # (Earlier workers' capacity records are forgotten for every test: conftest.py.)
+    stale = [*r.scan_iter("show:*"), *r.scan_iter(scene.redis_key(0).replace("0", "*"))]
     r.delete("media", *stale)
     r.close()
 
