@@ -99,37 +99,6 @@ def _cpu_model() -> str:
     return "unknown"
 
 
-def _frame_times(path: Path) -> list[float]:
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "packet=pts_time",
-            "-of",
-            "csv=p=0",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    return sorted(float(x) for x in out.split() if x.strip() not in ("", "N/A"))
-
-
-def _duration(path: Path) -> float:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    return float(out) if out and out != "N/A" else 0.0
-
-
 def _percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -169,7 +138,7 @@ if pytest is not None:
         from apps.streams.models import Stream
         from bench._results import record_section
         from tests.factories import DestinationFactory, GuestFactory, StreamFactory
-        from tests.support.rtmp import wait_for
+        from tests.support.rtmp import ffprobe, packet_times, wait_for
 
         minutes = float(os.environ.get("SOAK_MINUTES", "30"))
         settings.ALLOW_PRIVATE_DESTINATIONS = True
@@ -271,7 +240,7 @@ if pytest is not None:
             times: list[float] = []
             offset = 0.0
             for path in recordings:
-                part = _frame_times(path)
+                part = sorted(packet_times(path))
                 times.extend(t + offset for t in part)
                 offset = times[-1] + 1.0 / FPS if times else 0.0
             figures[name] = {
@@ -300,7 +269,7 @@ if pytest is not None:
             "samples": len(rss),
         }
         show_seconds = ended - started
-        recorded = sum(_duration(Path(r.file.path)) for r in programs)
+        recorded = sum(float(ffprobe(r.file.path)["format"]["duration"]) for r in programs)
         figures["program recording"] = {
             "parts": len(programs),
             "recorded s": round(recorded, 2),

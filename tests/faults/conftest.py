@@ -8,6 +8,7 @@ read what the ingest received frame by frame.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def red_guest_show(livekit, user, server_url: str, synthetic_participants, **fie
     return RedShow(stream, guest, participant)
 
 
-def _near(sample: tuple[int, int, int], rgb: tuple[int, int, int]) -> bool:
+def near(sample: tuple[int, int, int], rgb: tuple[int, int, int]) -> bool:
     return all(abs(a - b) <= 16 for a, b in zip(sample, rgb_to_yuv(rgb), strict=True))
 
 
@@ -94,9 +95,9 @@ def classify(frame: np.ndarray, width: int, height: int) -> str:
             int(np.median(v[yy // 2 - 3 : yy // 2 + 3, x // 2 - 3 : x // 2 + 3])),
         )
 
-    if _near(at(width // 2, height // 2), RED):
+    if near(at(width // 2, height // 2), RED):
         return "red"
-    if _near(at(16, 16), SLATE_BACKGROUND):
+    if near(at(16, 16), SLATE_BACKGROUND):
         return "slate"
     return "other"
 
@@ -117,3 +118,22 @@ def frames_seen(path: Path) -> list[tuple[float, str]]:
 
 def seen(path: Path, what: str) -> bool:
     return any(kind == what for _t, kind in frames_seen(path))
+
+
+_judged: dict[tuple[Path, str], list] = {}
+
+
+def judged_frames(path: Path, judge: Callable[[av.VideoFrame], object], key: str) -> list[tuple[float, object]]:
+    """(seconds, judge(frame)) for every frame of a recording the ingest is still writing. Frames judged before
+    (under `key`) are not judged again: the participants run in the test process, and a test that keeps it busy
+    would starve their cameras. The last two of a growing file are judged again once complete."""
+    known = _judged.setdefault((path, key), [])
+    out: list[tuple[float, object]] = []
+    try:
+        with av.open(str(path)) as container:
+            for index, frame in enumerate(container.decode(container.streams.video[0])):
+                out.append(known[index] if index < len(known) else (float(frame.time or 0.0), judge(frame)))
+    except (av.FFmpegError, IndexError, EOFError):
+        pass  # the growing end of the file
+    _judged[(path, key)] = out[:-2]
+    return out

@@ -16,7 +16,6 @@ import itertools
 import time
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
@@ -24,12 +23,11 @@ from apps.rtc import services as rtc
 from apps.shows import services as shows
 from apps.streams.models import Stream
 from media.broadcast.slate import SLATE_BACKGROUND
-from media.broadcast.source import rgb_to_yuv
 from tests.factories import GuestFactory
 from tests.support.compositor import BLUE, RED
 from tests.support.rtmp import flv_tags, wait_for
 
-from .conftest import KEY, red_guest_show
+from .conftest import KEY, judged_frames, near, red_guest_show
 
 pytestmark = [pytest.mark.media, pytest.mark.livekit, pytest.mark.django_db(transaction=True)]
 
@@ -38,47 +36,31 @@ BACK_SECONDS = 10.0  # a guest who is back is on the program again within this
 AAC_FRAME_MS = 1024 / 48
 
 
-def _near(sample: tuple[int, int, int], rgb: tuple[int, int, int]) -> bool:
-    return all(abs(a - b) <= 16 for a, b in zip(sample, rgb_to_yuv(rgb), strict=True))
+def _what(y, u, v, x: int, yy: int) -> str:
+    sample = (
+        int(np.median(y[yy - 6 : yy + 6, x - 6 : x + 6])),
+        int(np.median(u[yy // 2 - 3 : yy // 2 + 3, x // 2 - 3 : x // 2 + 3])),
+        int(np.median(v[yy // 2 - 3 : yy // 2 + 3, x // 2 - 3 : x // 2 + 3])),
+    )
+    for name, rgb in (("red", RED), ("blue", BLUE), ("slate", SLATE_BACKGROUND)):
+        if near(sample, rgb):
+            return name
+    return "other"
 
 
-_seen: dict[Path, list[tuple[float, str, str]]] = {}
+def _left_right(frame) -> tuple[str, str]:
+    w, h = frame.width, frame.height
+    data = frame.to_ndarray(format="yuv420p").reshape(-1)
+    y = data[: w * h].reshape(h, w)
+    u = data[w * h : w * h * 5 // 4].reshape(h // 2, w // 2)
+    v = data[w * h * 5 // 4 :].reshape(h // 2, w // 2)
+    return _what(y, u, v, w // 4, h // 2), _what(y, u, v, 3 * w // 4, h // 2)
 
 
 def halves(path: Path) -> list[tuple[float, str, str]]:
     """(seconds, left, right) for every frame the ingest recorded: 'red', 'blue', 'slate' or 'other' (a name
-    card), sampled in the middle of each half. Frames judged before are not judged again: the participants
-    run in this process, and a test that keeps it busy would starve their cameras."""
-    known = _seen.setdefault(path, [])
-    out: list[tuple[float, str, str]] = []
-
-    def what(y, u, v, x: int, yy: int) -> str:
-        sample = (
-            int(np.median(y[yy - 6 : yy + 6, x - 6 : x + 6])),
-            int(np.median(u[yy // 2 - 3 : yy // 2 + 3, x // 2 - 3 : x // 2 + 3])),
-            int(np.median(v[yy // 2 - 3 : yy // 2 + 3, x // 2 - 3 : x // 2 + 3])),
-        )
-        for name, rgb in (("red", RED), ("blue", BLUE), ("slate", SLATE_BACKGROUND)):
-            if _near(sample, rgb):
-                return name
-        return "other"
-
-    try:
-        with av.open(str(path)) as container:
-            for index, frame in enumerate(container.decode(container.streams.video[0])):
-                if index < len(known):
-                    out.append(known[index])
-                    continue
-                w, h = frame.width, frame.height
-                data = frame.to_ndarray(format="yuv420p").reshape(-1)
-                y = data[: w * h].reshape(h, w)
-                u = data[w * h : w * h * 5 // 4].reshape(h // 2, w // 2)
-                v = data[w * h * 5 // 4 :].reshape(h // 2, w // 2)
-                out.append((float(frame.time or 0.0), what(y, u, v, w // 4, h // 2), what(y, u, v, 3 * w // 4, h // 2)))
-    except (av.FFmpegError, IndexError, EOFError):
-        pass  # the growing end of the file
-    _seen[path] = out[:-2]  # the last frames of a growing file may be judged again when complete
-    return out
+    card), sampled in the middle of each half."""
+    return [(t, *sides) for t, sides in judged_frames(path, _left_right, "halves")]  # type: ignore[misc]
 
 
 def test_a_guest_dropping_keeps_their_place_shows_their_name_card_and_comes_back(

@@ -15,7 +15,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
@@ -29,7 +28,7 @@ from tests.support.browser import DESKTOP, join_as_guest
 from tests.support.livekit import TEST_API_KEY, TEST_API_SECRET, LiveKitServer
 from tests.support.rtmp import wait_for
 
-from .conftest import FPS, KEY
+from .conftest import FPS, KEY, judged_frames
 
 pytestmark = [pytest.mark.media, pytest.mark.livekit, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -80,27 +79,16 @@ def participants(server: LiveKitServer, stream: Stream) -> set[str]:
     return off_the_loop(asyncio.run, main=go())
 
 
-_judged: dict[Path, list[tuple[float, bool]]] = {}
+def _guest_red(frame) -> bool:
+    rgb = frame.to_ndarray(format="rgb24")
+    h, w = rgb.shape[:2]
+    r, g, b = (int(np.median(rgb[h // 2 - 6 : h // 2 + 6, w // 2 - 6 : w // 2 + 6, c])) for c in range(3))
+    return r > 170 and g < 90 and b < 90
 
 
 def guest_on_air(path: Path) -> list[tuple[float, bool]]:
     """(seconds, whether the middle of the picture is the guest's red camera) for every frame so far."""
-    known = _judged.setdefault(path, [])
-    out: list[tuple[float, bool]] = []
-    try:
-        with av.open(str(path)) as container:
-            for index, frame in enumerate(container.decode(container.streams.video[0])):
-                if index < len(known):
-                    out.append(known[index])
-                    continue
-                rgb = frame.to_ndarray(format="rgb24")
-                h, w = rgb.shape[:2]
-                r, g, b = (int(np.median(rgb[h // 2 - 6 : h // 2 + 6, w // 2 - 6 : w // 2 + 6, c])) for c in range(3))
-                out.append((float(frame.time or 0.0), r > 170 and g < 90 and b < 90))
-    except (av.FFmpegError, IndexError, EOFError):
-        pass  # the growing end of the file
-    _judged[path] = out[:-2]
-    return out
+    return judged_frames(path, _guest_red, "guest-red")  # type: ignore[return-value]
 
 
 def test_livekit_restarted_mid_show_the_compositor_rejoins_and_the_guests_page_comes_back(
