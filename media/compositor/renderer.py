@@ -420,7 +420,9 @@ class CardPainter:
     after it was put up; the frames in between go out on time without it.
     """
 
-    MAX_READY = 8  # cards kept drawn: the one on screen, a few sizes, a few recent ones
+    # Cards kept drawn (each is 9 entrance steps of I420 + alpha, several MB at 1080p): the one on screen at its
+    # size or two, and the one before.
+    MAX_READY = 3
 
     def __init__(self, font: Callable[[int], Any]) -> None:
         self.font = font

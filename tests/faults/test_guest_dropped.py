@@ -1,9 +1,11 @@
-"""A guest's connection drops (as short as a reconnect can be, and 10 s) mid-show: the program goes on, their tile
-shows their name card meanwhile and their camera again when they are back, and nobody else's tile moves.
+"""A guest's connection drops mid-show — half a second of lost packets, a close and reconnect at once, and 10 s
+away — the program goes on, their tile shows their name card meanwhile and their camera again when they are
+back, and nobody else's tile moves.
 
 Two guests side by side (red left, blue right), each a real LiveKit participant; a real media worker runs the
-show with the compositor. Red leaves the room (its connection closed) and joins again, publishing again.
-What the ingest received is decoded frame by frame and sampled in the middle of each half.
+show with the compositor. First every packet of red's media sockets is dropped for 0.5 s (iptables; the
+connection stays up); then red leaves the room (its connection closed) and joins again, publishing again, at
+once and after 10 s. What the ingest received is decoded frame by frame and sampled in the middle of each half.
 
 The layout comes from who is on stage (the studio's state), not from who is connected: a dropped guest keeps
 their place however long the drop, so the layout never reflows under a reconnecting guest (issue 18 asks
@@ -12,11 +14,14 @@ for no reflow under 3 s; StreamUs does not reflow at all until the host takes th
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
 from apps.rtc import services as rtc
@@ -32,6 +37,7 @@ from .conftest import KEY, judged_frames, near, red_guest_show
 pytestmark = [pytest.mark.media, pytest.mark.livekit, pytest.mark.django_db(transaction=True)]
 
 LONG_DROP_SECONDS = 10.0
+BLACKOUT_SECONDS = 0.5
 BACK_SECONDS = 10.0  # a guest who is back is on the program again within this
 AAC_FRAME_MS = 1024 / 48
 
@@ -57,6 +63,28 @@ def _left_right(frame) -> tuple[str, str]:
     return _what(y, u, v, w // 4, h // 2), _what(y, u, v, 3 * w // 4, h // 2)
 
 
+def udp_ports() -> set[int]:
+    """The UDP ports this process holds (the synthetic participants' media sockets live here)."""
+    return {c.laddr.port for c in psutil.Process().net_connections(kind="udp")}
+
+
+@contextlib.contextmanager
+def packets_dropped(ports: set[int]):  # type: ignore[no-untyped-def]
+    """Every packet to or from these local UDP ports is dropped (iptables on loopback) while the block runs: the
+    connection stays up, its media is lost, as on a network that drops out for a moment."""
+    rules = [["OUTPUT", "-p", "udp", "--sport", str(p), "-j", "DROP"] for p in sorted(ports)]
+    rules += [["INPUT", "-p", "udp", "--dport", str(p), "-j", "DROP"] for p in sorted(ports)]
+    added = []
+    try:
+        for rule in rules:
+            subprocess.run(["iptables", "-w", "-I", *rule], check=True, capture_output=True)
+            added.append(rule)
+        yield
+    finally:
+        for rule in added:
+            subprocess.run(["iptables", "-w", "-D", *rule], check=False, capture_output=True)
+
+
 def halves(path: Path) -> list[tuple[float, str, str]]:
     """(seconds, left, right) for every frame the ingest recorded: 'red', 'blue', 'slate' or 'other' (a name
     card), sampled in the middle of each half."""
@@ -68,9 +96,12 @@ def test_a_guest_dropping_keeps_their_place_shows_their_name_card_and_comes_back
 ):
     (server,) = rtmp_servers(1, publishes=True)
     media_workers(1, extra_env={"BROADCAST_SOURCE": "compositor"})
+    before_red = udp_ports()
     show = red_guest_show(
         livekit, user, server.url, synthetic_participants, scene={"host_on_stage": False, "layout": "side_by_side"}
     )
+    red_ports = udp_ports() - before_red  # the red guest's media sockets (the participants run in this process)
+    assert red_ports, "no UDP socket for the red guest's media"
     blue_guest = GuestFactory(stream=show.stream, display_name="Blue", on_stage=True)
     blue = synthetic_participants(
         livekit.url,
@@ -92,6 +123,13 @@ def test_a_guest_dropping_keeps_their_place_shows_their_name_card_and_comes_back
         return len(last) == 5 and all(f[1:] == ("red", "blue") for f in last)
 
     wait_for(both_on, 30, interval=1.0, message="the two guests never reached the ingest side by side")
+
+    # 0. Half a second of lost packets on a connection that stays up: red's media sockets drop everything.
+    blackout_at = time.monotonic() - on_air
+    with packets_dropped(red_ports):
+        wait_for(lambda: time.monotonic() - on_air - blackout_at >= BLACKOUT_SECONDS, 2, interval=0.05)
+    blackout_end = time.monotonic() - on_air
+    wait_for(both_on, BACK_SECONDS, interval=1.0, message="red did not come back after half a second of loss")
 
     # 1. The shortest drop: the connection closed and opened again at once.
     short_at = time.monotonic() - on_air
@@ -133,6 +171,13 @@ def test_a_guest_dropping_keeps_their_place_shows_their_name_card_and_comes_back
     # their name card; red again once back.
     during = [left for t, left, _r in frames if long_at + 2 <= t - t0 <= long_at + LONG_DROP_SECONDS - 2]
     assert during and all(left == "other" for left in during), during[:10]
+    # The half-second loss: red's tile froze or showed the name card for a moment, then red again, soon.
+    after_blackout = next(t - t0 for t, left, _r in frames if t - t0 >= blackout_end + 0.5 and left == "red")
+    assert after_blackout - blackout_end <= BACK_SECONDS
+    carded = sum(1 for t, left, _r in frames if blackout_at <= t - t0 <= blackout_end + 3 and left == "other")
+    print(
+        f"figure: 0.5 s loss: {carded} frames of name card, red on air again {after_blackout - blackout_end:.1f} s after"
+    )
     first_red_after = next(t - t0 for t, left, _r in frames if t - t0 >= long_back and left == "red")
     assert first_red_after - long_back <= BACK_SECONDS
     print(
