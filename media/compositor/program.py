@@ -647,8 +647,10 @@ class CompositorSession:
                         entry["jitter"] = max(entry["jitter"], float(received.jitter))
                         entry["packets_lost"] += float(received.packets_lost)
                         entry["packets_received"] += float(received.packets_received)
-                    elif which == "candidate_pair" and stat.candidate_pair.candidate_pair.current_round_trip_time:
-                        rtt = float(stat.candidate_pair.candidate_pair.current_round_trip_time)
+                    elif which == "candidate_pair":
+                        # On loopback the round trip is under a millisecond and reads 0.0: still a measurement.
+                        value = float(stat.candidate_pair.candidate_pair.current_round_trip_time)
+                        rtt = value if rtt is None else max(rtt, value)
         return {"participants": participants, **({"rtt": rtt} if rtt is not None else {})}
 
     def _push_audio(self, identity: str, samples: np.ndarray) -> None:
