@@ -123,11 +123,15 @@ def seen(path: Path, what: str) -> bool:
 _judged: dict[tuple[Path, str], list] = {}
 
 
-def judged_frames(path: Path, judge: Callable[[av.VideoFrame], object], key: str) -> list[tuple[float, object]]:
+def judged_frames(
+    path: Path, judge: Callable[[av.VideoFrame], object], key: str, *, complete: bool = False
+) -> list[tuple[float, object]]:
     """(seconds, judge(frame)) for every frame of a recording the ingest is still writing. Frames judged before
     (under `key`) are not judged again: the participants run in the test process, and a test that keeps it busy
-    would starve their cameras. The last two of a growing file are judged again once complete."""
-    known = _judged.setdefault((path, key), [])
+    would starve their cameras. The file's last second is judged again each time (its last packet may have been
+    cut mid-write, and a frame decoded from half a packet is part concealment, part grey). `complete`: the file
+    is finished; judge every frame afresh, with nothing remembered from the growing file."""
+    known = [] if complete else _judged.setdefault((path, key), [])
     out: list[tuple[float, object]] = []
     try:
         with av.open(str(path)) as container:
@@ -135,5 +139,5 @@ def judged_frames(path: Path, judge: Callable[[av.VideoFrame], object], key: str
                 out.append(known[index] if index < len(known) else (float(frame.time or 0.0), judge(frame)))
     except (av.FFmpegError, IndexError, EOFError):
         pass  # the growing end of the file
-    _judged[(path, key)] = out[:-2]
+    _judged[(path, key)] = out[:-FPS]
     return out

@@ -85,10 +85,11 @@ def packets_dropped(ports: set[int]):  # type: ignore[no-untyped-def]
             subprocess.run(["iptables", "-w", "-D", *rule], check=False, capture_output=True)
 
 
-def halves(path: Path) -> list[tuple[float, str, str]]:
+def halves(path: Path, *, complete: bool = False) -> list[tuple[float, str, str]]:
     """(seconds, left, right) for every frame the ingest recorded: 'red', 'blue', 'slate' or 'other' (a name
     card), sampled in the middle of each half."""
-    return [(t, *sides) for t, sides in judged_frames(path, _left_right, "halves")]  # type: ignore[misc]
+    judged = judged_frames(path, _left_right, "halves", complete=complete)
+    return [(t, *sides) for t, sides in judged]  # type: ignore[misc]
 
 
 def test_a_guest_dropping_keeps_their_place_shows_their_name_card_and_comes_back(
@@ -150,7 +151,7 @@ def test_a_guest_dropping_keeps_their_place_shows_their_name_card_and_comes_back
     shows.show_end(stream=Stream.objects.get(pk=show.stream.pk), by=user)
     server.publishes.wait("publish_done", KEY, 1, timeout=30)
 
-    frames = halves(flv)
+    frames = halves(flv, complete=True)  # the finished file, every frame judged afresh
     assert frames, "nothing decoded at the ingest"
     t0 = frames[0][0]
     # From the first picture with both guests on (before it, the compositor was joining: name cards).
