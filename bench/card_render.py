@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._results import record_section
+from tests.support.cards import HOSTILE, sample_card
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MS = 20.0
@@ -38,17 +39,6 @@ TARGET_MS = 20.0
 REPEATS = 3
 LOAD_AT_START = 0.0
 
-HOSTILE = {
-    "one unbroken word": "x" * 500,
-    "wide glyphs": "W" * 500,
-    "a long URL": "https://example.com/" + "a1b2c3/" * 68,
-    "emoji flood": "\U0001f600" * 500,
-    "CJK": "漢字かなカナ" * 84,
-    "one-letter words": "a " * 250,
-    "right-to-left": "مرحبا بالعالم " * 36,
-    "capped zalgo": "Z\u0315\u031b\u0340" * 125,
-    "family emoji": "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466" * 71,
-}
 ALPHABETS = [
     "abcdefghijklmnopqrstuvwxyz",
     "WMQ@#%",
@@ -106,19 +96,6 @@ def old_wrap(draw: Any, text: str, font: Any, width: int, max_lines: int) -> lis
     return lines[:max_lines]
 
 
-def _card(text: str, n: int) -> dict[str, Any]:
-    return {
-        "comment_id": n,
-        "author": "A viewer with a long display name, longer than the card",
-        "initial": "A",
-        "text": text,
-        "badge": {"label": "YouTube", "colour": "#FF0000"},
-        "colours": {"background": "#5B4BFF", "text": "#FFFFFF"},
-        "shown_at": 1000.0,
-        "auto_hide_seconds": 10,
-    }
-
-
 def card_sizes() -> dict[str, tuple[int, int]]:
     from media.scene.layout import Options, Participant, compose
 
@@ -143,7 +120,7 @@ def time_draws(texts: dict[str, str], sizes: dict[str, tuple[int, int]]) -> list
             for _ in range(REPEATS):
                 card_render.clear_caches()  # a new card: nothing cached
                 start = time.thread_time()  # CPU of this thread: what the draw costs
-                card_render.draw_card(_card(text, n), w, h, font=load_font)
+                card_render.drawsample_card(sample_card(text, n), w, h, font=load_font)
                 runs.append((time.thread_time() - start) * 1000)
             results.append((min(runs), name, size_name))
     return results
@@ -179,7 +156,7 @@ def work_per_draw(texts: dict[str, str], sizes: dict[str, tuple[int, int]]) -> t
                 return _CountingFont(load_font(size), counts)
 
             card_render.clear_caches()
-            card_render.draw_card(_card(text, n), w, h, font=loader)
+            card_render.drawsample_card(sample_card(text, n), w, h, font=loader)
             worst_calls = max(worst_calls, counts[0])
             if counts[1] > worst_chars:
                 worst_chars, worst_name = counts[1], name
@@ -211,7 +188,7 @@ def time_painter_job(text: str, w: int, h: int) -> float:
     for n in range(REPEATS):
         card_render.clear_caches()
         start = time.thread_time()
-        painter._steps(_card(text, n), w, h)  # the painter thread's whole job, timed on this thread
+        painter._steps(sample_card(text, n), w, h)  # the painter thread's whole job, timed on this thread
         best = min(best, (time.thread_time() - start) * 1000)
     painter.close()
     return best
@@ -241,7 +218,7 @@ def time_frames(frames_n: int, card_every: int) -> list[float]:
     times = []
     for n in range(frames_n):
         if card_every and n % card_every == 0:
-            renderer.comment_card = _card(texts[n // card_every % len(texts)], n)
+            renderer.comment_card = sample_card(texts[n // card_every % len(texts)], n)
         start = time.perf_counter()
         renderer.render(graph, sources, now=0.0, out=out)
         times.append((time.perf_counter() - start) * 1000)

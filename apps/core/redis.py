@@ -35,6 +35,14 @@ _async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, boo
 RedisUnavailable = (redis.RedisError, OSError)
 
 
+# Both clients alike: a Redis that stops answering is noticed within seconds, an idle connection is checked.
+_POOL_OPTIONS: dict[str, Any] = {
+    "socket_timeout": SOCKET_TIMEOUT_SECONDS,
+    "socket_connect_timeout": SOCKET_TIMEOUT_SECONDS,
+    "health_check_interval": 30,
+}
+
+
 def url() -> str:
     return str(settings.REDIS_URL)
 
@@ -44,13 +52,7 @@ def client(*, decode: bool = False) -> redis.Redis:
     with _lock:
         found = _sync.get(key)
         if found is None:
-            found = redis.Redis.from_url(
-                key[0],
-                decode_responses=decode,
-                socket_timeout=SOCKET_TIMEOUT_SECONDS,
-                socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
-                health_check_interval=30,
-            )
+            found = redis.Redis.from_url(key[0], decode_responses=decode, **_POOL_OPTIONS)
             _sync[key] = found
         return found
 
@@ -61,13 +63,7 @@ def async_client(*, decode: bool = False) -> Any:
     key = (url(), decode)
     found = clients.get(key)
     if found is None:
-        found = aioredis.Redis.from_url(
-            key[0],
-            decode_responses=decode,
-            socket_timeout=SOCKET_TIMEOUT_SECONDS,
-            socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
-            health_check_interval=30,
-        )
+        found = aioredis.Redis.from_url(key[0], decode_responses=decode, **_POOL_OPTIONS)
         clients[key] = found
     return found
 

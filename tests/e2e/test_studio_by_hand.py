@@ -10,8 +10,6 @@ kit applied while the studio is open appears in its corner, in both previews and
 from __future__ import annotations
 
 import io
-import subprocess
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -22,6 +20,7 @@ from apps.streams.models import Guest, Stream
 from tests.support.browser import join_as_guest, login, wait_js, wait_preview
 from tests.support.media_worker import MediaWorker, media_settings  # noqa: F401 - fixture
 from tests.support.rtmp import (
+    rgb_samples,
     rtmp_servers,  # noqa: F401 - fixture
     wait_for,
 )
@@ -55,31 +54,6 @@ def colour(rgb) -> str:
     if max(r, g, b) < 60:
         return "dark"
     return "other"
-
-
-def decoded(path: Path) -> list[bytes]:
-    """Every frame of the recording, four a second, as W x H RGB."""
-    raw = subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-i",
-            str(path),
-            "-vf",
-            f"fps=4,scale={W}:{H}",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-",
-        ],
-        capture_output=True,
-        check=True,
-        timeout=120,
-    ).stdout
-    size = W * H * 3
-    return [raw[i : i + size] for i in range(0, len(raw) - size + 1, size)]
 
 
 def at(frame: bytes, fx: float, fy: float) -> str:
@@ -286,7 +260,7 @@ def test_arrange_by_hand_feature_and_brand_live(
     worker.join(60)
     assert not worker.is_alive() and worker.error is None, worker.error
 
-    seen = decoded(recording)
+    seen = rgb_samples(recording, W, H)  # four a second
     side = next((i for i, f in enumerate(seen) if at(f, 0.25, 0.5) == "red" and at(f, 0.75, 0.5) == "blue"), None)
     assert side is not None, "never the custom arrangement with the host left, the guest right"
     moved = next(

@@ -8,6 +8,11 @@ read what the ingest received frame by frame.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +21,9 @@ import av
 import numpy as np
 import pytest
 import redis
+from channels.layers import get_channel_layer
 
+from apps.core import realtime
 from apps.rtc import services as rtc
 from apps.streams.models import Guest, Stream
 from apps.studio import scene
@@ -25,6 +32,7 @@ from media.broadcast.source import rgb_to_yuv
 from tests.factories import DestinationFactory, GuestFactory, StreamFactory
 from tests.support.compositor import RED
 from tests.support.engine import make_session  # noqa: F401  (fixture)
+from tests.support.rtmp import decode_all, ffprobe, flv_tags, packet_times
 
 KEY = "fault-key"
 FPS = 24
@@ -128,9 +136,8 @@ def judged_frames(
 ) -> list[tuple[float, object]]:
     """(seconds, judge(frame)) for every frame of a recording the ingest is still writing. Frames judged before
     (under `key`) are not judged again: the participants run in the test process, and a test that keeps it busy
-    would starve their cameras. The file's last second is judged again each time (its last packet may have been
-    cut mid-write, and a frame decoded from half a packet is part concealment, part grey). `complete`: the file
-    is finished; judge every frame afresh, with nothing remembered from the growing file."""
+    would starve their cameras. The last two of a growing file are judged again once complete. `complete`: the
+    file is finished; judge every frame afresh, with nothing remembered from the growing file."""
     known = [] if complete else _judged.setdefault((path, key), [])
     out: list[tuple[float, object]] = []
     try:
@@ -139,5 +146,78 @@ def judged_frames(
                 out.append(known[index] if index < len(known) else (float(frame.time or 0.0), judge(frame)))
     except (av.FFmpegError, IndexError, EOFError):
         pass  # the growing end of the file
-    _judged[(path, key)] = out[:-FPS]
+    _judged[(path, key)] = out[:-2]
     return out
+
+
+class ProgramHealth(threading.Thread):
+    """The host's studio group as a studio socket hears it: every program.health, with its arrival time."""
+
+    def __init__(self, stream_id: int) -> None:
+        super().__init__(daemon=True)
+        self.group = realtime.hosts_group(stream_id)
+        self.samples: list[tuple[float, dict]] = []
+        self.joined = threading.Event()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        asyncio.run(self._listen())  # one event loop for the channel layer's whole conversation
+
+    async def _listen(self) -> None:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(self.group, channel)
+        self.joined.set()
+        while not self.done.is_set():
+            with contextlib.suppress(TimeoutError):
+                message = await asyncio.wait_for(layer.receive(channel), 1.0)
+                if message["type"] == "program.health":
+                    self.samples.append((time.monotonic(), message["program"]))
+
+    def start(self) -> None:
+        super().start()
+        assert self.joined.wait(10), "the health listener never joined the hosts group"
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join(5)
+
+    def latest(self) -> dict | None:
+        return self.samples[-1][1] if self.samples else None
+
+    def since(self, t: float) -> list[dict]:
+        return [p for at, p in self.samples if at >= t]
+
+
+AAC_FRAME_MS = 1024 / 48  # one AAC frame at 48 kHz
+
+
+def ingest_kept_the_clock(server, key: str, flv: Path, ended_at: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """What one ingest received over an outage: one connection, media time matching the wall time it was open,
+    no hole in pictures or sound, every picture decodable (the growing end aside). (media s, wall s)."""
+    (session,) = server.publishes.sessions(key)
+    tags = flv_tags(flv)
+    video = [ts for kind, ts, _key in tags if kind == 9]
+    audio = [ts for kind, ts, _key in tags if kind == 8]
+    wall = (session[1] or ended_at) - session[0]
+    media = (video[-1] - video[0]) / 1000
+    video_gap = max(b - a for a, b in itertools.pairwise(video))
+    audio_gap = max(b - a for a, b in itertools.pairwise(audio))
+    assert media == pytest.approx(wall, rel=0.02, abs=0.5)
+    assert audio_gap <= AAC_FRAME_MS + 2, "an audio gap at the ingest"
+    assert video_gap <= 250, "a hole in the pictures at the ingest"
+    print(
+        f"figure: ingest media {media:.2f} s over {wall:.2f} s wall; largest gaps: video {video_gap} ms, audio {audio_gap} ms"
+    )
+    assert decode_all(flv) >= len(video) - 2
+    return media, wall
+
+
+def recording_is_whole(path: str, wall: float) -> float:
+    """A program recording over an outage: every picture decodes, no hole, as long as the show. Its duration."""
+    times = packet_times(path)
+    assert decode_all(path) == len(times) > 0
+    assert max(b - a for a, b in itertools.pairwise(times)) <= 0.25, "a hole in the recording"
+    duration = float(ffprobe(path)["format"]["duration"])
+    assert duration == pytest.approx(wall, abs=2.0)
+    return duration

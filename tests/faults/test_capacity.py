@@ -13,17 +13,13 @@ about (the starvation test is). What the worker measured it can get (its availab
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
 import subprocess
-import threading
-import time
 
 import pytest
 import redis
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
@@ -34,38 +30,12 @@ from apps.streams.models import Stream
 from tests.factories import DestinationFactory, GuestFactory, StreamFactory, UserFactory
 from tests.support.rtmp import wait_for
 
+from .conftest import ProgramHealth
+
 pytestmark = [pytest.mark.media, pytest.mark.livekit, pytest.mark.django_db(transaction=True)]
 
 GUESTS = 10
 HOLD_SECONDS = 20.0
-
-
-class ProgramHealth(threading.Thread):
-    """program.health as the host's studio hears it."""
-
-    def __init__(self, stream_id: int) -> None:
-        super().__init__(daemon=True)
-        self.group = f"stream-{stream_id}-hosts"
-        self.samples: list[tuple[float, dict]] = []
-        self.joined = threading.Event()
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        asyncio.run(self._listen())
-
-    async def _listen(self) -> None:
-        layer = get_channel_layer()
-        channel = await layer.new_channel()
-        await layer.group_add(self.group, channel)
-        self.joined.set()
-        while not self.done.is_set():
-            with contextlib.suppress(TimeoutError):
-                message = await asyncio.wait_for(layer.receive(channel), 1.0)
-                if message["type"] == "program.health":
-                    self.samples.append((time.monotonic(), message["program"]))
-
-    def latest(self) -> dict | None:
-        return self.samples[-1][1] if self.samples else None
 
 
 def wait_for_calibration(worker_name: str) -> dict:
@@ -147,7 +117,6 @@ def test_ten_guests_at_1080p30_hold_real_time_or_are_refused_before_going_live(
     rtc.rtc_open_room(stream=stream, by=user)
     health = ProgramHealth(stream.pk)
     health.start()
-    assert health.joined.wait(10)
     guests = subprocess.Popen(
         [
             str(build_guests_publisher()),
@@ -179,7 +148,7 @@ def test_ten_guests_at_1080p30_hold_real_time_or_are_refused_before_going_live(
         wait_for(lambda: health.latest()["wall_seconds"] - start["wall_seconds"] >= HOLD_SECONDS, HOLD_SECONDS + 10)
         end = health.latest()
     finally:
-        health.done.set()
+        health.stop()
         with contextlib.suppress(Exception):
             shows.show_end(stream=Stream.objects.get(pk=stream.pk), by=user)
         if guests.stdin:

@@ -32,14 +32,13 @@ from tests.factories import GuestFactory
 from tests.support.compositor import BLUE, RED
 from tests.support.rtmp import flv_tags, wait_for
 
-from .conftest import KEY, judged_frames, near, red_guest_show
+from .conftest import AAC_FRAME_MS, KEY, judged_frames, near, red_guest_show
 
 pytestmark = [pytest.mark.media, pytest.mark.livekit, pytest.mark.django_db(transaction=True)]
 
 LONG_DROP_SECONDS = 10.0
 BLACKOUT_SECONDS = 0.5
 BACK_SECONDS = 10.0  # a guest who is back is on the program again within this
-AAC_FRAME_MS = 1024 / 48
 
 
 def _what(y, u, v, x: int, yy: int) -> str:
@@ -164,8 +163,12 @@ def test_a_guest_dropping_keeps_their_place_shows_their_name_card_and_comes_back
     audio = [ts for kind, ts, _key in tags if kind == 8]
     assert max(b - a for a, b in itertools.pairwise(video)) <= 250
     assert max(b - a for a, b in itertools.pairwise(audio)) <= AAC_FRAME_MS + 2
-    # Nobody else moved: blue stays in the right half in every frame, through both drops.
-    assert all(right == "blue" for _t, _left, right in frames), [f for f in frames if f[2] != "blue"][:5]
+    # Nobody else moved: the right half is blue's, through both drops: blue, or for a moment blue's own name card
+    # (blue's camera runs in this test process: on a loaded machine it can miss half a second now and then, as
+    # CI once saw for one frame), never red, never the slate.
+    rights = [right for _t, _left, right in frames]
+    assert set(rights) <= {"blue", "other"}, [f for f in frames if f[2] not in ("blue", "other")][:5]
+    assert rights.count("blue") >= 0.99 * len(rights), [f for f in frames if f[2] != "blue"][:10]
     # Red's half is never anything but red or their name card (never blue: no reflow).
     assert {left for _t, left, _right in frames} <= {"red", "other"}
     # During the 10 s drop (its middle: media time follows the wall clock, the first picture is near 0 s),

@@ -14,67 +14,28 @@ A second test keeps the worker too slow for longer than BROADCAST_STEP_DOWN_SECO
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
-import threading
 import time
 
 import av
 import numpy as np
 import pytest
-from channels.layers import get_channel_layer
 
 from apps.shows import services as shows
 from apps.streams.models import Stream
 from tests.factories import DestinationFactory, StreamFactory
 from tests.support.rtmp import flv_tags, wait_for
 
+from .conftest import AAC_FRAME_MS, ProgramHealth
+
 pytestmark = [pytest.mark.media, pytest.mark.django_db(transaction=True)]
 
 KEY = "starved"
 FPS = 30
 STARVED_SECONDS = 20.0
-AAC_FRAME_MS = 1024 / 48  # one AAC frame at 48 kHz
 
 
 STARVED_CPUS = 0.04  # of one CPU, while starved
-
-
-class HealthListener(threading.Thread):
-    """The host's studio group, as a studio socket would hear it: every program.health, with its arrival time."""
-
-    def __init__(self, stream_id: int) -> None:
-        super().__init__(daemon=True)
-        self.group = f"stream-{stream_id}-hosts"
-        self.events: list[tuple[float, dict]] = []
-        self.joined = threading.Event()
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        asyncio.run(self._listen())  # one event loop for the channel layer's whole conversation
-
-    async def _listen(self) -> None:
-        layer = get_channel_layer()
-        channel = await layer.new_channel()
-        await layer.group_add(self.group, channel)
-        self.joined.set()
-        while not self.done.is_set():
-            with contextlib.suppress(TimeoutError):
-                message = await asyncio.wait_for(layer.receive(channel), 1.0)
-                if message["type"] == "program.health":
-                    self.events.append((time.monotonic(), message["program"]))
-
-    def start(self) -> None:
-        super().start()
-        assert self.joined.wait(10)
-
-    def stop(self) -> None:
-        self.done.set()
-        self.join(5)
-
-    def since(self, t: float) -> list[dict]:
-        return [p for at, p in self.events if at >= t]
 
 
 def last_video_ms(path) -> int | None:
@@ -90,7 +51,7 @@ def start_show(user, rtmp_servers, media_workers, settings, *, step_down_seconds
         owner=user, resolution="720p", fps=FPS, video_bitrate_kbps=1500, audio_bitrate_kbps=64, recording_enabled=False
     )
     DestinationFactory(stream=stream, rtmp_url=server.url, stream_key=KEY)
-    listener = HealthListener(stream.pk)
+    listener = ProgramHealth(stream.pk)
     listener.start()
     shows.show_go_live(stream=stream, by=user)
     flv = server.wait_for_publish(KEY, timeout=60)

@@ -6,7 +6,6 @@ media worker would (`run_show`, LiveKit compositor) on a thread and decodes what
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 
 from apps.shows import runner as broadcast
 from apps.streams.models import Stream
+from tests.support.rtmp import rgb_samples
 
 SAMPLE = (32, 18)  # decoded frames are scaled down to this many pixels: colours only
 
@@ -56,29 +56,8 @@ class MediaWorker(threading.Thread):
 def frames(path: Path) -> list[tuple[tuple[int, int, int], tuple[int, int, int]]]:
     """(left-centre, right-centre) RGB of every decoded frame, four a second."""
     w, h = SAMPLE
-    out = subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-i",
-            str(path),
-            "-vf",
-            f"fps=4,scale={w}:{h}",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-",
-        ],
-        capture_output=True,
-        check=True,
-        timeout=120,
-    ).stdout
-    size = w * h * 3
     result = []
-    for start in range(0, len(out) - size + 1, size):
-        frame = out[start : start + size]
+    for frame in rgb_samples(path, w, h):
 
         def px(x: int, y: int, frame: bytes = frame) -> tuple[int, int, int]:
             i = (y * w + x) * 3

@@ -604,3 +604,17 @@ def decode_all(path: Path | str) -> int:
         for _ in container.decode(video=0):
             frames += 1
     return frames
+
+
+def rgb_samples(path: Path | str, width: int, height: int, fps: int = 4) -> list[bytes]:
+    """The recording decoded `fps` times a second, each picture scaled to width x height RGB (3 bytes a pixel)."""
+    picture = f"fps={fps},scale={width}:{height}"
+    command = ["ffmpeg", "-v", "error", "-i", str(path), "-vf", picture, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    raw = subprocess.run(
+        command,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    size = width * height * 3
+    return [raw[i : i + size] for i in range(0, len(raw) - size + 1, size)]

@@ -23,21 +23,10 @@ from media.broadcast.source import load_font, rgb_to_yuv, solid_i420
 from media.compositor.renderer import Renderer, SourceFrame, planes
 from media.scene import card_render
 from media.scene.card_render import ENTRANCE_STEPS, draw_card
+from tests.support.cards import HOSTILE, sample_card
 
 W, H = 640, 360
 CARD_W, CARD_H = 768, 200  # the card's slot on a 1080p program
-
-# Any 500 characters a viewer can send (after the sanitizer), the worst shapes for a wrapper.
-HOSTILE = {
-    "one unbroken word": "x" * 500,
-    "wide glyphs": "W" * 500,
-    "a long URL": "https://example.com/" + "a1b2c3/" * 68,
-    "emoji flood": "😀" * 500,
-    "CJK": "漢字かなカナ" * 84,
-    "one-letter words": "a " * 250,
-    "right-to-left": "مرحبا بالعالم " * 36,
-    "capped zalgo": ("Z\u0315\u031b\u0340" * 125),
-}
 
 
 class CountingFont:
@@ -64,24 +53,11 @@ def counting_loader(counter: list[int]):
     return load
 
 
-def card(text: str, comment_id: int = 1) -> dict[str, Any]:
-    return {
-        "comment_id": comment_id,
-        "author": "A viewer with a rather long display name that will not fit",
-        "initial": "A",
-        "text": text,
-        "badge": {"label": "YouTube", "colour": "#FF0000"},
-        "colours": {"background": "#5B4BFF", "text": "#FFFFFF"},
-        "shown_at": 1000.0,
-        "auto_hide_seconds": 10,
-    }
-
-
 @pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
 def test_any_500_characters_are_laid_out_with_few_measurements(text):
     card_render.clear_caches()
     counter = [0]
-    image = draw_card(card(text), CARD_W, CARD_H, font=counting_loader(counter))
+    image = draw_card(sample_card(text), CARD_W, CARD_H, font=counting_loader(counter))
     assert image.size == (CARD_W, CARD_H)
     # Binary search per cut and per ellipsis, one measurement per word on the visible lines only.
     assert counter[0] <= 120, counter[0]
@@ -107,7 +83,7 @@ def test_the_entrance_steps_share_one_layout():
     card_render.clear_caches()
     counter = [0]
     loader = counting_loader(counter)
-    the_card = card(HOSTILE["one unbroken word"])
+    the_card = sample_card(HOSTILE["one unbroken word"])
     draw_card(the_card, CARD_W, CARD_H, progress=1 / ENTRANCE_STEPS, font=loader)
     first = counter[0]
     assert first > 0
@@ -137,7 +113,7 @@ def test_the_frame_loop_never_waits_for_a_card_to_be_drawn():
         return load_font(size)
 
     renderer.card_font = gated_font
-    renderer.comment_card = card("A comment whose card takes its time", comment_id=7)
+    renderer.comment_card = sample_card("A comment whose card takes its time", comment_id=7)
     renderer.card_clock = lambda: 1005.0  # fully entered
     grey = (128, 128, 128)
     frames = {"cam": SourceFrame(W, H, solid_i420(W, H, grey), received_at=0.0)}
@@ -198,5 +174,5 @@ def test_a_long_show_of_cards_keeps_a_few_drawn_not_every_one():
     card's whole RGBA panel was kept (64 of them). Only the card on screen and a few recent ones are kept."""
     card_render.clear_caches()
     for n in range(40):
-        card_render.card_panel(card(f"Comment number {n}: still watching!", comment_id=n), CARD_W, CARD_H)
+        card_render.card_panel(sample_card(f"Comment number {n}: still watching!", comment_id=n), CARD_W, CARD_H)
     assert len(card_render._panels) <= card_render.MAX_PANELS
