@@ -21,6 +21,7 @@ const SEND_EVERY_MS = 150; // while dragging: the program follows at about this 
 const NUDGE = 0.01; // arrow key: 1 % of the canvas
 const NUDGE_BIG = 0.05; // Shift+arrow
 const CORNERS = ["nw", "ne", "sw", "se"];
+const MAX_PENDING = 32; // sent edits remembered until their echo (a drag sends about 7 a second)
 
 const clamp = (v, lo, hi) => Math.min(Math.max(v, lo), hi);
 const round = (v) => Math.round(v * 10000) / 10000;
@@ -36,6 +37,19 @@ export function graphPositions(graph) {
     positions[layer.source] = [r.x / graph.width, r.y / graph.height, r.w / graph.width, r.h / graph.height].map(round);
   }
   return positions;
+}
+
+// Whether a graph's positions are the ones sent (the server draws them in whole pixels: within a pixel and a half).
+export function samePositions(sent, incoming, graph) {
+  const ids = Object.keys(sent);
+  if (ids.length !== Object.keys(incoming).length) return false;
+  const tx = 1.5 / graph.width;
+  const ty = 1.5 / graph.height;
+  return ids.every((id) => {
+    const a = sent[id];
+    const b = incoming[id];
+    return Boolean(b) && [tx, ty, tx, ty].every((t, i) => Math.abs(a[i] - b[i]) <= t);
+  });
 }
 
 // Stick the box's edges (and centre) to the nearest guide within `tx`/`ty` (fractions). Returns the box and the guides used.
@@ -76,6 +90,7 @@ export class LayoutEditor {
     this.active = false;
     this.graph = null;
     this.positions = {}; // id → [x, y, w, h], what the boxes show
+    this.pending = []; // positions sent and not yet seen back from the server, oldest first
     this.drag = null;
     this.lastSent = 0;
     this.sendTimer = null;
@@ -104,11 +119,21 @@ export class LayoutEditor {
     this.render();
   }
 
-  // A new scene graph from the server: boxes follow it, unless the host is holding one.
+  // A new scene graph from the server: boxes follow it, unless the host is holding one, or it is the echo of
+  // an edit of ours that newer edits have already gone past (three quick arrow presses: the echo of the
+  // first must not move the box back under the second and third).
   update(graph) {
     this.graph = graph;
     if (this.drag) return;
-    this.positions = graphPositions(graph);
+    const incoming = graphPositions(graph);
+    const echoed = this.pending.findIndex((sent) => samePositions(sent, incoming, graph));
+    if (echoed >= 0) {
+      this.pending.splice(0, echoed + 1);
+      if (this.pending.length) return;
+    } else {
+      this.pending = []; // someone else's change (or ours refused): the server's picture wins
+    }
+    this.positions = incoming;
     this.renderer.overrides.clear();
     this.render();
   }
@@ -348,6 +373,8 @@ export class LayoutEditor {
       const ch = Math.min(h, 1);
       positions[id] = [round(clamp(x, 0, 1 - cw)), round(clamp(y, 0, 1 - ch)), round(cw), round(ch)];
     }
+    this.pending.push(positions);
+    if (this.pending.length > MAX_PENDING) this.pending.shift();
     this.send({ layout: "custom", positions });
   }
 }
