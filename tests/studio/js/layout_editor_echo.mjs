@@ -4,8 +4,8 @@ import { LayoutEditor } from "./layout_editor.bundle.mjs";
 
 globalThis.window = { clearTimeout() {}, setTimeout() { return 0; } };
 
-const W = 1280;
-const H = 720;
+const W = 854; // the studio preview's canvas (480p)
+const H = 480;
 const sent = [];
 const editor = Object.create(LayoutEditor.prototype);
 Object.assign(editor, {
@@ -30,7 +30,7 @@ const graphOf = (positions) => ({
   layers: Object.entries(positions).map(([source, [x, y, w, h]]) => ({
     kind: "video",
     source,
-    rect: { x: Math.round(x * W), y: Math.round(y * H), w: Math.round(w * W), h: Math.round(h * H) },
+    rect: { x: Math.floor(x * W), y: Math.floor(y * H), w: Math.floor(w * W), h: Math.floor(h * H) },
   })),
 });
 const press = (key) =>
