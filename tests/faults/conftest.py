@@ -13,7 +13,6 @@ import contextlib
 import itertools
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,28 +125,6 @@ def frames_seen(path: Path) -> list[tuple[float, str]]:
 
 def seen(path: Path, what: str) -> bool:
     return any(kind == what for _t, kind in frames_seen(path))
-
-
-_judged: dict[tuple[Path, str], list] = {}
-
-
-def judged_frames(
-    path: Path, judge: Callable[[av.VideoFrame], object], key: str, *, complete: bool = False
-) -> list[tuple[float, object]]:
-    """(seconds, judge(frame)) for every frame of a recording the ingest is still writing. Frames judged before
-    (under `key`) are not judged again: the participants run in the test process, and a test that keeps it busy
-    would starve their cameras. The last two of a growing file are judged again once complete. `complete`: the
-    file is finished; judge every frame afresh, with nothing remembered from the growing file."""
-    known = [] if complete else _judged.setdefault((path, key), [])
-    out: list[tuple[float, object]] = []
-    try:
-        with av.open(str(path)) as container:
-            for index, frame in enumerate(container.decode(container.streams.video[0])):
-                out.append(known[index] if index < len(known) else (float(frame.time or 0.0), judge(frame)))
-    except (av.FFmpegError, IndexError, EOFError):
-        pass  # the growing end of the file
-    _judged[(path, key)] = out[:-2]
-    return out
 
 
 class ProgramHealth(threading.Thread):

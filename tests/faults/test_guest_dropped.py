@@ -30,9 +30,9 @@ from apps.streams.models import Stream
 from media.broadcast.slate import SLATE_BACKGROUND
 from tests.factories import GuestFactory
 from tests.support.compositor import BLUE, RED
-from tests.support.rtmp import flv_tags, wait_for
+from tests.support.rtmp import flv_tags, judged_frames, wait_for
 
-from .conftest import AAC_FRAME_MS, KEY, judged_frames, near, red_guest_show
+from .conftest import AAC_FRAME_MS, KEY, near, red_guest_show
 
 pytestmark = [pytest.mark.media, pytest.mark.livekit, pytest.mark.django_db(transaction=True)]
 

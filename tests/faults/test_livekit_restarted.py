@@ -26,9 +26,9 @@ from apps.studio import services as studio
 from tests.factories import DestinationFactory, StreamFactory
 from tests.support.browser import DESKTOP, join_as_guest
 from tests.support.livekit import TEST_API_KEY, TEST_API_SECRET, LiveKitServer
-from tests.support.rtmp import wait_for
+from tests.support.rtmp import judged_frames, wait_for
 
-from .conftest import FPS, KEY, judged_frames
+from .conftest import FPS, KEY
 
 pytestmark = [pytest.mark.media, pytest.mark.livekit, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 
-import av
 import pytest
 
 from apps.destinations.models import Canvas
@@ -21,6 +20,7 @@ from media.broadcast.source import rgb_to_yuv
 from tests.factories import DestinationFactory, GuestFactory, StreamFactory
 from tests.support.compositor import GREEN, RED, near, region_yuv, tiles
 from tests.support.rtmp import (
+    judged_frames,
     rtmp_servers,  # noqa: F401 - fixture
     wait_for,
 )
@@ -76,22 +76,19 @@ def test_run_show_with_the_compositor_feeds_each_canvas_to_its_destinations(
     show = ShowThread(stream.pk)
     show.start()
 
-    def good_frames(key: str, graph: dict) -> int:
+    def good_frames(key: str, graph: dict, *, complete: bool = False) -> int:
         """Frames of what the ingest received for `key` so far with red and green each in their own tile."""
         boxes = tiles(graph)
         size = (graph["width"], graph["height"])
-        good = 0
-        try:
-            with av.open(str(server.wait_for_publish(key))) as container:
-                for frame in container.decode(video=0):
-                    f = frame.to_ndarray(format="yuv420p").reshape(-1)
-                    both = near(region_yuv(f, boxes[red.identity], *size), rgb_to_yuv(RED)) and near(
-                        region_yuv(f, boxes[green.identity], *size), rgb_to_yuv(GREEN)
-                    )
-                    good += both
-        except (av.FFmpegError, IndexError, EOFError):
-            pass  # the growing end of the file: what decoded so far counts
-        return good
+
+        def both(frame) -> bool:  # type: ignore[no-untyped-def]
+            f = frame.to_ndarray(format="yuv420p").reshape(-1)
+            return near(region_yuv(f, boxes[red.identity], *size), rgb_to_yuv(RED)) and near(
+                region_yuv(f, boxes[green.identity], *size), rgb_to_yuv(GREEN)
+            )
+
+        judged = judged_frames(server.wait_for_publish(key), both, f"{key}-both", complete=complete)
+        return sum(1 for _t, good in judged if good)
 
     try:
 
@@ -127,7 +124,7 @@ def test_run_show_with_the_compositor_feeds_each_canvas_to_its_destinations(
 
     assert (wide["width"], wide["height"]) == (854, 480) and (tall["width"], tall["height"]) == (480, 854)
     for key, graph in (("wide", wide), ("tall", tall)):
-        good = good_frames(key, graph)  # the finished files
+        good = good_frames(key, graph, complete=True)  # the finished files
         assert good >= 2 * 24, f"{key}: only {good} frames show red and green in their tiles"
     boxes = tiles(tall)
     assert boxes[red.identity]["y"] + boxes[red.identity]["h"] <= boxes[green.identity]["y"], "stacked on 9:16"

@@ -618,3 +618,28 @@ def rgb_samples(path: Path | str, width: int, height: int, fps: int = 4) -> list
     ).stdout
     size = width * height * 3
     return [raw[i : i + size] for i in range(0, len(raw) - size + 1, size)]
+
+
+_judged: dict[tuple[Path, str], list] = {}
+
+
+def judged_frames(
+    path: Path, judge: Callable[[Any], object], key: str, *, complete: bool = False
+) -> list[tuple[float, object]]:
+    """(seconds, judge(frame)) for every video frame (a PyAV frame) of a recording the ingest is still writing.
+    Frames judged before (under `key`) are not judged again: participants that run in the test process would
+    be starved of it by a test that keeps it busy. The last two of a growing file are judged again once
+    complete. `complete`: the file is finished; every frame is judged afresh and nothing is remembered."""
+    import av
+
+    known = [] if complete else _judged.setdefault((path, key), [])
+    out: list[tuple[float, object]] = []
+    try:
+        with av.open(str(path)) as container:
+            for index, frame in enumerate(container.decode(container.streams.video[0])):
+                out.append(known[index] if index < len(known) else (float(frame.time or 0.0), judge(frame)))
+    except (av.FFmpegError, IndexError, EOFError):
+        pass  # the growing end of the file
+    if not complete:
+        _judged[(path, key)] = out[:-2]
+    return out
