@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -104,7 +103,7 @@ def compositor_for_stream(stream_id: int) -> CompositorSession:
     from apps.engagement.realtime import comment_card_key
     from apps.rtc.services import rtc_compositor_token, rtc_open_room
     from apps.streams.models import Stream
-    from apps.studio.scene import redis_key, scene_state
+    from apps.studio.scene import redis_key, scene_snapshot, scene_state
 
     stream = Stream.objects.select_related("owner", "brand_kit").get(pk=stream_id)
 
@@ -116,7 +115,9 @@ def compositor_for_stream(stream_id: int) -> CompositorSession:
             log.warning("compositor: could not open the room of stream %s", stream_id, exc_info=True)
         return rtc_compositor_token(stream=stream)
 
-    state = scene_state(stream)
+    # Read as scene_publish reads (apps/studio/scene.py), so a scene published after this read is newer.
+    with scene_snapshot(stream_id) as (locked, version):
+        state = {**scene_state(locked or stream), "version": version}
     canvases = {name: (graph["width"], graph["height"]) for name, graph in state["canvases"].items()}
     loader = AssetLoader(state["assets"])
     loader.preload()
@@ -126,7 +127,7 @@ def compositor_for_stream(stream_id: int) -> CompositorSession:
         canvases=canvases,
         fps=stream.fps,
         # Same clock as scene_publish: a scene left in Redis by an earlier show is older than this one.
-        state={**state, "version": time.time_ns() // 1000},
+        state=state,
         redis_url=settings.REDIS_URL,
         scene_key=redis_key(stream.pk),
         card_key=comment_card_key(stream.pk),

@@ -25,9 +25,12 @@ of a live show picks them up before its next frame:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
@@ -384,20 +387,52 @@ def scene_publish(*, stream_id: int) -> None:
     transaction.on_commit(lambda: _send(stream_id), robust=True)
 
 
+# Every scene that leaves this module (a publish, a studio's state.full) is read inside one ordering section:
+# the stream's row locked (every scene_set holds the same lock while it writes), then this process's lock
+# (SQLite, as `make run` uses it, has no row locks). A snapshot's version is stamped in that section, so
+# versions order the snapshots as their reads: a publish that read the scene before the host's last edit
+# can never carry a newer version than the one that read after it, whichever thread or process reaches
+# Redis or a socket first. The compositor and the studios drop a scene older than one they have.
+_ordering = threading.Lock()
+_last_version = 0
+
+
+@contextlib.contextmanager
+def scene_snapshot(stream_id: int) -> Iterator[tuple[Stream | None, int]]:
+    """The stream as of now (None if it is gone) and its scene's version; read the scene inside the block."""
+    global _last_version
+    with transaction.atomic():
+        stream = (
+            Stream.objects.select_for_update(of=("self",))
+            .select_related("owner", "brand_kit")
+            .filter(pk=stream_id)
+            .first()
+        )
+        with _ordering:
+            # Wall-clock microseconds, so a restarted process still stamps newer scenes as newer; strictly
+            # increasing within a process even if the clock steps back.
+            _last_version = version = max(time.time_ns() // 1000, _last_version + 1)
+            yield stream, version
+
+
 def _send(stream_id: int) -> None:
-    stream = Stream.objects.select_related("owner", "brand_kit").filter(pk=stream_id).first()
-    if stream is None:
-        return
-    state = scene_state(stream)
-    # The row's creation time too: a recreated database reuses ids, never an identical (id, created_at).
-    body = json.dumps([stream.created_at, state], sort_keys=True, default=str)
-    now = time.monotonic()
-    last = _last_sent.get(stream_id)
-    if last is not None and last[0] == body and now - last[1] < DUPLICATE_WINDOW_SECONDS:
-        return
-    _last_sent[stream_id] = (body, now)
-    # Version: a wall-clock stamp in µs, so a restarted compositor still sees newer scenes as newer.
-    payload = {**state, "version": time.time_ns() // 1000}
+    with scene_snapshot(stream_id) as (stream, version):
+        if stream is None:
+            return
+        state = scene_state(stream)
+        # The row's creation time too: a recreated database reuses ids, never an identical (id, created_at).
+        body = json.dumps([stream.created_at, state], sort_keys=True, default=str)
+        now = time.monotonic()
+        last = _last_sent.get(stream_id)
+        if last is not None and last[0] == body and now - last[1] < DUPLICATE_WINDOW_SECONDS:
+            return
+        _last_sent[stream_id] = (body, now)
+        _deliver(stream_id, state, version)
+
+
+def _deliver(stream_id: int, state: dict[str, Any], version: int) -> None:
+    """To the compositor (Redis key + PUBLISH of the version) and the studios (`scene.changed`), in order."""
+    payload = {**state, "version": version}
     try:
         client = redis_client.client()
         client.set(redis_key(stream_id), json.dumps(payload), ex=settings.MAX_SHOW_SECONDS)
@@ -411,4 +446,5 @@ def _send(stream_id: int) -> None:
         scene_graph=payload["canvases"]["landscape"],
         canvases=payload["canvases"],
         assets=payload["assets"],
+        scene_version=version,
     )

@@ -17,14 +17,18 @@ from . import chat, playback, presence, scene
 from .payloads import destination_payload, guest_payload, host_payload, stream_payload
 
 
-def scene_payload(stream: Stream) -> dict[str, Any]:
-    """The stored scene, its scene graphs (the same JSON the compositor renders) and where assets are."""
+def scene_payload(stream: Stream, version: int | None = None) -> dict[str, Any]:
+    """The stored scene, its scene graphs (the same JSON the compositor renders) and where assets are.
+
+    `version` (from scene.scene_snapshot) orders it among the `scene.changed` events: a client keeps the newest.
+    """
     state = scene.scene_state(stream)
     return {
         "scene": state["scene"],
         "scene_graph": state["canvases"]["landscape"],
         "canvases": state["canvases"],
         "assets": state["assets"],
+        "scene_version": version,
     }
 
 
@@ -35,7 +39,11 @@ def studio_people(stream: Stream) -> list[Guest]:
 
 def build_state(stream_id: int, role: str, guest_id: int | None) -> dict[str, Any]:
     """`state.full` for one seat: the host, a moderator or a guest."""
-    stream = Stream.objects.select_related("owner", "brand_kit").get(pk=stream_id)
+    with scene.scene_snapshot(stream_id) as (locked, version):
+        if locked is None:
+            raise Stream.DoesNotExist(f"no stream {stream_id}")
+        stream = locked
+        scene_part = scene_payload(stream, version)
     online = presence.online(stream_id)
     host = host_payload(stream, online=stream.host_identity in online)
     participants = [host] + [guest_payload(g, online=g.identity in online) for g in studio_people(stream)]
@@ -47,7 +55,7 @@ def build_state(stream_id: int, role: str, guest_id: int | None) -> dict[str, An
         "you": you,
         "stream": stream_payload(stream),
         "participants": participants,
-        **scene_payload(stream),
+        **scene_part,
         "chat": chat.chat_history(stream_id),
     }
     if role == events.HOST:

@@ -22,6 +22,7 @@ import {
 import { startCommentsPanels } from "./studio/comments.js";
 import { LocalRecording } from "./studio/local_recording.js";
 import { EVENTS, MESSAGES } from "./studio/events.js";
+import { newestScene } from "./studio/scene_order.js";
 import { clipLayer } from "./studio/playback.js";
 
 const root = document.getElementById("guest-app");
@@ -266,6 +267,7 @@ function handle(msg) {
 }
 
 function setScene(msg) {
+  if (!newestScene(state, msg)) return; // a late scene, older than the one shown
   renderer.setScene(msg.scene_graph, msg.assets);
   // A full-screen clip replaces the people on air; as a layer, they stay on air beside it.
   const clip = clipLayer(msg.scene_graph);

@@ -21,6 +21,7 @@ import {
 } from "./studio/common.js";
 import { startCommentsPanels } from "./studio/comments.js";
 import { EVENTS, MESSAGES } from "./studio/events.js";
+import { newestScene } from "./studio/scene_order.js";
 import { graphPositions, LayoutEditor } from "./studio/layout_editor.js";
 import { LocalRecording } from "./studio/local_recording.js";
 import { PlaybackPanel } from "./studio/playback.js";
@@ -205,6 +206,7 @@ function requestState() {
 }
 
 function setScene(msg) {
+  if (!newestScene(state, msg)) return; // a late scene, older than the one shown
   state.scene = msg.scene || {};
   state.graph = msg.scene_graph || null;
   if (msg.assets) state.assets = msg.assets;

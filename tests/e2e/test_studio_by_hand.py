@@ -167,11 +167,19 @@ def test_arrange_by_hand_feature_and_brand_live(
     # press lands a step short or a pixel off while the server's echoes come back, seen here 2.2-3.2 %.)
     shown = f"() => parseFloat(document.querySelector(\".st-edit-tile[data-source='{identity}']\").style.left) / 100"
 
+    seen: list[tuple[float, float]] = []
+
     def nudged_back() -> bool:
         saved = positions(stream)[identity][0]
-        return 0.015 <= moved - saved <= 0.045 and abs(host.evaluate(shown) - saved) < 0.003
+        seen.append((saved, host.evaluate(shown)))
+        return 0.015 <= moved - saved <= 0.045 and abs(seen[-1][1] - saved) < 0.003
 
-    wait_for(nudged_back, timeout=10, message="nudged back")
+    try:
+        wait_for(nudged_back, timeout=10)
+    except AssertionError:
+        raise AssertionError(
+            f"nudged back from {moved}: (saved, shown) went {sorted(set(seen), key=seen.index)}"
+        ) from None
 
     # Touch: a finger drags the host's tile down a little (Chromium's real touch input, through CDP).
     cdp = host_ctx.new_cdp_session(host)
