@@ -51,7 +51,12 @@ log = logging.getLogger(__name__)
 # show goes on (the engine sends its slate while `read` has nothing) and joining is retried in the
 # background. Go-live must not hang on a LiveKit that is down: destinations would time out waiting.
 CONNECT_TIMEOUT = 5.0
-RECONNECT_BACKOFF = (0.5, 1.0, 2.0, 5.0)
+# Between our own attempts to join (LiveKit down: connection refused, at once). Capped at 2 s: a LiveKit that
+# comes back is rejoined within about that, and a try every 2 s costs LiveKit nothing.
+RECONNECT_BACKOFF = (0.5, 1.0, 2.0)
+# The SDK resumes a dropped connection by itself, with its own attempts seconds apart (and a restarted LiveKit
+# refuses a resume): a room still reconnecting after this long is left, and joined afresh by the loop below.
+SDK_RECONNECT_PATIENCE = 2.0
 SCREEN_SUFFIX = ":screen"
 # The scene graph's source name of the clip layer (apps.studio.playback.clip_layer).
 PLAYBACK_SOURCE = "playback"
@@ -280,6 +285,7 @@ class CompositorSession:
         self._receiver: TrackReceiver | None = None  # created on the receive thread, lives as long as the session
         self._streams: dict[str, int] = {}  # track sid → its stream in the receiver
         self._stay_task: asyncio.Task | None = None  # the join/rejoin loop
+        self._reconnecting_since: float | None = None  # monotonic time the SDK began resuming the room
         self.connected = False
         # How long starting the first canvas waits for the join. A resumed show waits not at all: its
         # destinations get the slate at once instead of nothing until the room answers.
@@ -452,6 +458,10 @@ class CompositorSession:
         self._stay_task = asyncio.current_task()
         attempt = 0
         while not self._stop.is_set():
+            since = self._reconnecting_since
+            if self.connected and since is not None and time.monotonic() - since > SDK_RECONNECT_PATIENCE:
+                log.warning("compositor: the room has not come back in %.0f s; joining afresh", SDK_RECONNECT_PATIENCE)
+                await self._leave(self._room)
             if not self.connected:
                 try:
                     await self._connect()
@@ -465,11 +475,31 @@ class CompositorSession:
                     continue
             await asyncio.sleep(0.5)
 
-    def _on_disconnected(self, *args: Any) -> None:
-        if self._stop.is_set():
-            return
+    def _on_disconnected(self, room: Any) -> None:
+        if self._stop.is_set() or room is not self._room:
+            return  # a room this session has already left
         log.warning("compositor: disconnected from the room; rejoining")
+        self._forget_room()
+
+    def _on_reconnecting(self, room: Any) -> None:
+        if room is self._room and self._reconnecting_since is None:
+            log.warning("compositor: connection to the room lost; the SDK is resuming it")
+            self._reconnecting_since = time.monotonic()
+
+    def _on_reconnected(self, room: Any) -> None:
+        if room is self._room:
+            self._reconnecting_since = None
+
+    async def _leave(self, room: Any) -> None:
+        """Give up on `room` (the SDK's resume is taking too long): the loop joins a new one at once."""
+        self._forget_room()
+        if room is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(room.disconnect(), timeout=2.0)
+
+    def _forget_room(self) -> None:
         self.connected = False
+        self._reconnecting_since = None
         self._close_streams()
         with self._frames_lock:
             self._frames.clear()
@@ -484,7 +514,9 @@ class CompositorSession:
             assert self._loop is not None
             self._receiver = TrackReceiver(self._loop)
         room = rtc.Room(loop=self._loop)
-        room.on("disconnected", self._on_disconnected)
+        room.on("disconnected", lambda *args: self._on_disconnected(room))
+        room.on("reconnecting", lambda *args: self._on_reconnecting(room))
+        room.on("reconnected", lambda *args: self._on_reconnected(room))
         room.on("track_published", lambda publication, participant: self._sync_subscriptions())
         room.on("participant_connected", lambda participant: self._sync_subscriptions())
         room.on("track_subscribed", self._on_subscribed)
