@@ -39,12 +39,16 @@ export function graphPositions(graph) {
   return positions;
 }
 
-// Whether a graph's positions are the ones sent (the server draws them in whole pixels: within a pixel and a half).
+// The server draws each box at even pixels, rounded down (media/scene/layout.py `_rect`): up to 2 px off.
+const ECHO_PX = 2.5;
+
+// Whether a graph's positions are the ones sent (within the server's pixel snapping; an arrow press is 1 %,
+// 8 px or more, so two different edits never pass for each other).
 export function samePositions(sent, incoming, graph) {
   const ids = Object.keys(sent);
   if (ids.length !== Object.keys(incoming).length) return false;
-  const tx = 1.5 / graph.width;
-  const ty = 1.5 / graph.height;
+  const tx = ECHO_PX / graph.width;
+  const ty = ECHO_PX / graph.height;
   return ids.every((id) => {
     const a = sent[id];
     const b = incoming[id];
@@ -133,7 +137,7 @@ export class LayoutEditor {
     } else {
       this.pending = []; // someone else's change (or ours refused): the server's picture wins
     }
-    // The server draws in whole pixels: a graph within a pixel of what the boxes show keeps the boxes' exact
+    // The server draws at even pixels: a graph within that of what the boxes show keeps the boxes' exact
     // fractions, so that three presses right and three left land where they started.
     if (!samePositions(this.positions, incoming, graph)) this.positions = incoming;
     this.renderer.overrides.clear();

@@ -23,14 +23,16 @@ Object.assign(editor, {
   announce() {},
 });
 
-// What the server sends back for an edit: the scene graph, drawn in whole pixels.
+// What the server sends back for an edit: the scene graph, each box at even pixels rounded down
+// (media/scene/layout.py `_rect`), up to 2 px from what was sent.
+const even = (v) => Math.floor(v / 2) * 2;
 const graphOf = (positions) => ({
   width: W,
   height: H,
   layers: Object.entries(positions).map(([source, [x, y, w, h]]) => ({
     kind: "video",
     source,
-    rect: { x: Math.floor(x * W), y: Math.floor(y * H), w: Math.floor(w * W), h: Math.floor(h * H) },
+    rect: { x: even(x * W), y: even(y * H), w: even(w * W), h: even(h * H) },
   })),
 });
 const press = (key) =>
