@@ -149,6 +149,9 @@ class StudioStateSerializer(serializers.Serializer):
     scene_graph = serializers.DictField(help_text="The landscape canvas's scene graph, as the compositor renders it.")
     canvases = serializers.DictField(help_text="Scene graphs per canvas (landscape, and vertical when enabled).")
     assets = serializers.DictField(help_text="Where the brand kit's images are.")
+    scene_version = serializers.IntegerField(
+        help_text="Orders this scene among the socket's `scene.changed` events (same field): keep the newest."
+    )
     chat = serializers.ListField(child=serializers.DictField(), help_text="The private chat, oldest first.")
     destinations = StudioDestinationSerializer(many=True)
     playback_progress = serializers.DictField(

@@ -44,6 +44,19 @@ describe('studio events', () => {
     expect(applyEvent(state, { type: 'session.ended', reason: 'The host removed you.' })?.ended).toBe('The host removed you.');
   });
 
+  it('never goes back to an older scene, whichever event carries it', () => {
+    let state = applyEvent(null, { ...FULL, scene_version: 100 } as StudioEvent);
+    state = applyEvent(state, { type: 'scene.changed', scene: { layout: 'grid' }, scene_version: 300 });
+    state = applyEvent(state, { type: 'scene.changed', scene: { layout: 'solo' }, scene_version: 200 }); // late
+    expect(state).toMatchObject({ scene: { layout: 'grid' }, sceneVersion: 300 });
+    // A state.full read before that publish: the people and the stream are taken, its scene is not.
+    state = applyEvent(state, { ...FULL, scene: { layout: 'pip' }, scene_version: 250, participants: [HOST, GUEST] } as StudioEvent);
+    expect(state).toMatchObject({ scene: { layout: 'grid' }, sceneVersion: 300 });
+    expect(state!.participants).toHaveLength(2);
+    state = applyEvent(state, { ...FULL, scene: { layout: 'pip' }, scene_version: 400 } as StudioEvent);
+    expect(state).toMatchObject({ scene: { layout: 'pip' }, sceneVersion: 400 });
+  });
+
   it('keeps `you` in step with your row', () => {
     let state = applyEvent(null, { ...FULL, role: 'guest', you: GUEST, participants: [HOST, GUEST] } as StudioEvent);
     state = applyEvent(state, { type: 'participant.updated', participant: { id: 'guest-4', audio: false } });

@@ -1633,6 +1633,8 @@ export interface components {
             assets: {
                 [key: string]: unknown;
             };
+            /** @description Orders this scene among the socket's `scene.changed` events (same field): keep the newest. */
+            scene_version: number;
             /** @description The private chat, oldest first. */
             chat: {
                 [key: string]: unknown;

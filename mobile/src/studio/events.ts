@@ -66,6 +66,8 @@ export interface StudioState {
   stream: StreamInfo;
   participants: Participant[];
   scene: Scene;
+  /** The server's version of `scene` (apps/studio/scene.py scene_snapshot): an older scene never replaces it. */
+  sceneVersion: number | null;
   destinations: StudioDestination[];
   chat: ChatMessage[];
   /** Set when the server ended this client's session (removed, invite revoked). */
@@ -73,14 +75,15 @@ export interface StudioState {
 }
 
 export type StudioEvent =
-  | ({ type: 'state.full' } & Omit<StudioState, 'ended' | 'destinations' | 'chat'> & {
+  | ({ type: 'state.full' } & Omit<StudioState, 'ended' | 'destinations' | 'chat' | 'sceneVersion'> & {
         destinations?: StudioDestination[];
         chat?: ChatMessage[];
+        scene_version?: number;
       })
   | { type: 'participant.joined'; participant: Participant }
   | { type: 'participant.updated'; participant: Partial<Participant> & { id: string } }
   | { type: 'participant.left'; participant: { id: string; guest_id: number | null } }
-  | { type: 'scene.changed'; scene: Scene }
+  | { type: 'scene.changed'; scene: Scene; scene_version?: number }
   | { type: 'stream.status'; stream: Partial<StreamInfo> & { id: number } }
   | { type: 'chat.message'; message: ChatMessage }
   | { type: 'chat.deleted'; message: { id: string } }
@@ -94,12 +97,15 @@ const CHAT_KEEP = 100;
 /** Fold one event into the state. Unknown events and events before `state.full` change nothing. */
 export function applyEvent(state: StudioState | null, event: StudioEvent): StudioState | null {
   if (event.type === 'state.full') {
+    // A state asked for before the last scene.changed can arrive after it: its scene is then the older one.
+    const keepScene = state !== null && isOlder(event.scene_version, state.sceneVersion);
     return {
       role: event.role,
       you: event.you,
       stream: event.stream,
       participants: event.participants,
-      scene: event.scene ?? {},
+      scene: keepScene ? state.scene : (event.scene ?? {}),
+      sceneVersion: keepScene ? state.sceneVersion : (event.scene_version ?? null),
       destinations: event.destinations ?? state?.destinations ?? [],
       chat: event.chat ?? [],
       ended: null,
@@ -126,7 +132,10 @@ export function applyEvent(state: StudioState | null, event: StudioEvent): Studi
     case 'participant.left':
       return withYou({ ...state, participants: state.participants.filter((p) => p.id !== event.participant.id) });
     case 'scene.changed':
-      return { ...state, scene: event.scene ?? state.scene };
+      if (isOlder(event.scene_version, state.sceneVersion)) {
+        return state; // a late publish, read before the scene this state has
+      }
+      return { ...state, scene: event.scene ?? state.scene, sceneVersion: event.scene_version ?? state.sceneVersion };
     case 'stream.status':
       return { ...state, stream: { ...state.stream, ...event.stream } };
     case 'chat.message':
@@ -145,6 +154,11 @@ export function applyEvent(state: StudioState | null, event: StudioEvent): Studi
     default:
       return state;
   }
+}
+
+/** Whether a scene stamped `version` is older than the one held (unversioned scenes are taken as they come). */
+function isOlder(version: number | undefined, held: number | null): boolean {
+  return typeof version === 'number' && held !== null && version < held;
 }
 
 /** Keep `you` the same object as your row in `participants` (updates arrive for the row). */
