@@ -387,14 +387,31 @@ def scene_publish(*, stream_id: int) -> None:
     transaction.on_commit(lambda: _send(stream_id), robust=True)
 
 
-# Every scene that leaves this module (a publish, a studio's state.full) is read inside one ordering section:
-# the stream's row locked (every scene_set holds the same lock while it writes), then this process's lock
-# (SQLite, as `make run` uses it, has no row locks). A snapshot's version is stamped in that section, so
-# versions order the snapshots as their reads: a publish that read the scene before the host's last edit
-# can never carry a newer version than the one that read after it, whichever thread or process reaches
-# Redis or a socket first. The compositor and the studios drop a scene older than one they have.
+# Every scene that leaves this module (a publish, a studio's state.full, a compositor's first scene) is read
+# inside one ordering section: the stream's row locked (every scene_set holds the same lock while it writes),
+# then this process's lock (SQLite, as `make run` uses it, has no row locks). A snapshot's version is stamped
+# in that section, so versions order the snapshots as their reads: a publish that read the scene before the
+# host's last edit never carries a newer version than the one that read after it. Delivery happens after the
+# section, in whatever order threads and processes get there, and every receiver keeps the newest: the
+# compositor's copy in Redis is replaced only by a newer version (_SET_IF_NEWER), the compositor and the
+# studio pages drop an older scene.
 _ordering = threading.Lock()
 _last_version = 0
+
+# KEYS[1] the scene key; ARGV: the payload (JSON with its "version"), that version, the expiry in seconds.
+# Replaces the key and announces the version only if it is newer than the one the key holds.
+_SET_IF_NEWER = """
+local held = redis.call('GET', KEYS[1])
+if held then
+  local ok, scene = pcall(cjson.decode, held)
+  if ok and type(scene) == 'table' and tonumber(scene['version']) and tonumber(scene['version']) >= tonumber(ARGV[2]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+redis.call('PUBLISH', KEYS[1], ARGV[2])
+return 1
+"""
 
 
 @contextlib.contextmanager
@@ -427,16 +444,16 @@ def _send(stream_id: int) -> None:
         if last is not None and last[0] == body and now - last[1] < DUPLICATE_WINDOW_SECONDS:
             return
         _last_sent[stream_id] = (body, now)
-        _deliver(stream_id, state, version)
+    _deliver(stream_id, state, version)
 
 
 def _deliver(stream_id: int, state: dict[str, Any], version: int) -> None:
-    """To the compositor (Redis key + PUBLISH of the version) and the studios (`scene.changed`), in order."""
+    """To the compositor (Redis key + PUBLISH of the version, if newer) and the studios (`scene.changed`)."""
     payload = {**state, "version": version}
     try:
         client = redis_client.client()
-        client.set(redis_key(stream_id), json.dumps(payload), ex=settings.MAX_SHOW_SECONDS)
-        client.publish(redis_key(stream_id), str(payload["version"]))
+        key = redis_key(stream_id)
+        client.eval(_SET_IF_NEWER, 1, key, json.dumps(payload), str(version), str(settings.MAX_SHOW_SECONDS))
     except redis_client.RedisUnavailable:
         log.warning("scene of stream %s not published to the compositor: Redis unavailable", stream_id)
     realtime.publish(

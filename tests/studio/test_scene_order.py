@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -105,6 +106,24 @@ async def test_state_full_and_scene_changed_carry_the_version_the_compositor_get
         client.close()
         assert stored["version"] == changed["scene_version"] and stored["scene"]["layout"] == layout
     assert versions == sorted(versions) and len(set(versions)) == len(versions)
+    # A publish that read the scene before the last one reaches Redis after it: the compositor's copy stays.
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    pubsub = client.pubsub()
+    pubsub.subscribe(scene.redis_key(stream.pk))
+    late = {**stored, "scene": {**stored["scene"], "layout": "solo"}}
+    await sync_to_async(scene._deliver)(stream.pk, late, versions[1])
+    kept = json.loads(client.get(scene.redis_key(stream.pk)))
+    assert kept["version"] == versions[-1] and kept["scene"]["layout"] == "grid"
+    # Nor announced to the compositor: the first announcement after it is the next newer scene's.
+    newer = versions[-1] + 1
+    await sync_to_async(scene._deliver)(stream.pk, {**stored, "scene": {**stored["scene"], "layout": "pip"}}, newer)
+    message = pubsub.get_message(timeout=5)
+    while message is not None and message["type"] != "message":
+        message = pubsub.get_message(timeout=5)
+    assert message is not None and int(message["data"]) == newer
+    assert json.loads(client.get(scene.redis_key(stream.pk)))["scene"]["layout"] == "pip"
+    pubsub.close()
+    client.close()
     # A state asked for afterwards is newer than every scene before it.
     await comm.send_json_to({"type": "state.request"})
     assert (await receive_until(comm, "state.full"))["scene_version"] > versions[-1]
