@@ -210,7 +210,8 @@ function setScene(msg) {
   state.scene = msg.scene || {};
   state.graph = msg.scene_graph || null;
   if (msg.assets) state.assets = msg.assets;
-  renderer.setScene(state.graph, state.assets);
+  // After the end nothing is on air: the preview shows no one (not the host's name card under the note).
+  renderer.setScene(state.stream?.status === "ended" ? null : state.graph, state.assets);
   editor.update(state.graph);
   playbackPanel?.setPlayback(state.scene.playback || null);
 }
@@ -271,6 +272,7 @@ function renderStatus() {
   }
   if (s.status === "ended") {
     root.classList.add("is-ended");
+    renderer.setScene(null);
     const note = $("preview-note");
     note.hidden = false;
     note.replaceChildren(

@@ -106,6 +106,9 @@ def test_host_invites_guest_brings_them_on_stage_and_switches_layouts(livekit, w
     host.click("#confirm-ok")
     host.wait_for_selector("#stream-status.badge-ended")
     wait_js(guest, "() => !document.getElementById('ended').hidden", what="guest told the show ended")
+    # Nothing is on air any more: the host's preview draws no one (it drew the last line-up, or name cards).
+    for fx in (0.25, 0.5, 0.75):
+        wait_preview(host, fx, 0.5, "empty", "an empty preview after the end")
     stream.refresh_from_db()
     assert stream.status == Stream.Status.ENDED
     assert violations == []

@@ -176,6 +176,7 @@ def wait_preview(page, fx: float, fy: float, colour: str, what: str) -> None:
             const d = el.getContext('2d').getImageData(Math.floor(el.width * fx), Math.floor(el.height * fy), 1, 1).data;
             if (c === 'red') return d[0] > 170 && d[1] < 90 && d[2] < 90;
             if (c === 'blue') return d[2] > 170 && d[0] < 90 && d[1] < 90;
+            if (c === 'empty') return Math.max(d[0], d[1], d[2]) < 25;  // the bare preview, #0b0d13: no one drawn
             return d[1] > 170 && d[0] < 90 && d[2] < 90;
         }""",
         [fx, fy, colour],
