@@ -42,7 +42,9 @@ def test_late_echoes_of_the_hosts_own_edits_do_not_move_the_box_back(script: Pat
     assert seen["sent"] == 4
     assert seen["afterFirstEcho"] == pytest.approx(0.42)  # three right, one left: not the first echo's 0.41
     assert seen["afterPresses"] == pytest.approx(0.40)
-    assert seen["afterAllEchoes"] == pytest.approx(0.40)  # back where it started: echoes up to 2 px off keep the exact box
+    assert seen["afterAllEchoes"] == pytest.approx(
+        0.40
+    )  # back where it started: echoes up to 2 px off keep the exact box
     assert seen["pendingAfterAllEchoes"] == 0
     # A change that is not an echo of ours wins at once and forgets what we were waiting for.
     assert seen["afterForeign"] == pytest.approx([0.1, 0.5], abs=1 / 480)
