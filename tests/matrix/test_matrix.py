@@ -41,7 +41,17 @@ from apps.rtc import services as rtc
 from apps.streams.models import Guest, Stream
 from apps.studio import chat
 from tests.support.rtmp import wait_for
-from tests.support.studio import EVENT_SECONDS, ROOM_SECONDS, Answer, Setup, Studio, heard, layers, on_air
+from tests.support.studio import (
+    CLIENT_GIVES_UP_SECONDS,
+    EVENT_SECONDS,
+    ROOM_SECONDS,
+    Answer,
+    Setup,
+    Studio,
+    heard,
+    layers,
+    on_air,
+)
 
 pytestmark = [pytest.mark.livekit, pytest.mark.django_db(transaction=True)]
 
@@ -160,7 +170,7 @@ def ended(s: Studio, answer: Answer) -> None:
     assert not s.refresh().on_stage, "guests step off the stage"
     assert redis.Redis.from_url(settings.REDIS_URL).llen(realtime.show_wake_key(s.stream.pk)) >= 1, "show woken"
     wait_for(lambda: not rtc.rtc_room_exists(stream=s.stream), EVENT_SECONDS, message="the room is still open")
-    assert s.participant is not None and s.participant.disconnected.wait(EVENT_SECONDS), "still connected"
+    assert s.participant is not None and s.participant.disconnected.wait(CLIENT_GIVES_UP_SECONDS), "still connected"
 
 
 def staged(on: bool) -> Callable[[Studio, Answer], None]:
@@ -240,7 +250,7 @@ def gone(reason: str, *, deleted: bool = False) -> Callable[[Studio, Answer], No
             assert not Guest.objects.filter(pk=s.target.pk).exists()
         else:
             assert not s.refresh().is_usable and s.target.ended_at is not None
-        assert s.participant is not None and s.participant.disconnected.wait(EVENT_SECONDS)
+        assert s.participant is not None and s.participant.disconnected.wait(CLIENT_GIVES_UP_SECONDS)
 
     return check
 

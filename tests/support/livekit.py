@@ -384,6 +384,54 @@ class SyntheticParticipant:
         self._thread.join(timeout=5)
 
 
+@contextlib.contextmanager
+def participant_process(
+    url: str, token: str, *, colour: tuple[int, int, int], tone_hz: float | None = None, fps: int = 15
+) -> Iterator[subprocess.Popen]:
+    """A SyntheticParticipant publishing in a child process (tests/support/participant_process.py) until the
+    block ends: a camera the test only watches, out of the reach of what the test process itself does."""
+    import selectors
+    import sys
+
+    command = [sys.executable, "-m", "tests.support.participant_process", url, "--colour", ",".join(map(str, colour))]
+    if tone_hz is not None:
+        command += ["--tone", str(tone_hz)]
+    command += ["--fps", str(fps)]
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen(
+        command,
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,  # stdout: only "published"
+    )
+    try:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(token + "\n")
+        process.stdin.flush()
+        seen: list[str] = []
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            deadline = time.monotonic() + READY_TIMEOUT
+            while "published" not in seen:
+                left = deadline - time.monotonic()
+                if left <= 0 or not selector.select(left):
+                    raise AssertionError(f"the participant process did not publish: {seen[-5:]}")
+                line = process.stdout.readline()
+                if not line:
+                    raise AssertionError(f"the participant process ended: {seen[-5:]}")
+                seen.append(line.strip())
+        yield process
+    finally:
+        with contextlib.suppress(Exception):
+            process.stdin.close()  # type: ignore[union-attr]
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
 @pytest.fixture
 def synthetic_participants() -> Iterator[Callable[..., SyntheticParticipant]]:
     """Factory of connected synthetic participants, all closed at the end of the test."""
