@@ -9,36 +9,24 @@ the echoes in the worst order; the browser test covers the real socket.
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-ESBUILD = ROOT / "node_modules" / ".bin" / "esbuild"
+from tests.support.js import bundle_for_node, run_node
 
 
 @pytest.fixture
 def script(tmp_path: Path) -> Path:
-    assert ESBUILD.exists() and shutil.which("node"), "npm ci has not run (make test's setup does it)"
-    bundle = tmp_path / "layout_editor.bundle.mjs"
-    entry = ROOT / "static/src/studio/layout_editor.js"
-    options = ["--bundle", "--platform=node", "--format=esm", "--loader:.css=empty", "--log-level=warning"]
-    subprocess.run(
-        [str(ESBUILD), str(entry), *options, f"--outfile={bundle}"],
-        check=True,
-        timeout=60,
-    )
+    bundle_for_node("static/src/studio/layout_editor.js", tmp_path / "layout_editor.bundle.mjs")
     target = tmp_path / "layout_editor_echo.mjs"
     shutil.copy(Path(__file__).with_name("js") / "layout_editor_echo.mjs", target)
     return target
 
 
 def test_late_echoes_of_the_hosts_own_edits_do_not_move_the_box_back(script: Path) -> None:
-    out = subprocess.run(["node", str(script)], capture_output=True, text=True, check=True, timeout=60).stdout
-    seen = json.loads(out.strip().splitlines()[-1])
+    seen = run_node(script)
     assert seen["sent"] == 4
     assert seen["afterFirstEcho"] == pytest.approx(0.42)  # three right, one left: not the first echo's 0.41
     assert seen["afterPresses"] == pytest.approx(0.40)

@@ -11,8 +11,6 @@ and stamped with a version there (apps/studio/scene.py `scene_snapshot`); the st
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import threading
 from pathlib import Path
 
@@ -24,14 +22,12 @@ from django.db import connection, transaction
 
 from apps.streams.models import Stream
 from apps.studio import scene
+from tests.support.js import bundle_for_node, run_node
 from tests.support.rtmp import wait_for
 
 from .conftest import communicator, receive_until
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-ROOT = Path(__file__).resolve().parents[2]
-ESBUILD = ROOT / "node_modules" / ".bin" / "esbuild"
 
 
 def waiting_on_a_lock(pid: int) -> bool:
@@ -132,20 +128,7 @@ async def test_state_full_and_scene_changed_carry_the_version_the_compositor_get
 
 @pytest.fixture
 def scene_order_script(tmp_path: Path) -> Path:
-    assert ESBUILD.exists() and shutil.which("node"), "npm ci has not run (make test's setup does it)"
-    subprocess.run(
-        [
-            str(ESBUILD),
-            str(ROOT / "static/src/studio/scene_order.js"),
-            "--bundle",
-            "--platform=node",
-            "--format=esm",
-            "--log-level=warning",
-            f"--outfile={tmp_path / 'scene_order.bundle.mjs'}",
-        ],
-        check=True,
-        timeout=60,
-    )
+    bundle_for_node("static/src/studio/scene_order.js", tmp_path / "scene_order.bundle.mjs")
     script = tmp_path / "run.mjs"
     script.write_text(
         """import { newestScene } from "./scene_order.bundle.mjs";
@@ -170,7 +153,6 @@ console.log(JSON.stringify({ kept, newest: page.sceneVersion }));
 
 
 def test_the_studio_pages_keep_the_newest_scene(scene_order_script: Path) -> None:
-    out = subprocess.run(["node", str(scene_order_script)], capture_output=True, text=True, check=True, timeout=60)
-    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    seen = run_node(scene_order_script)
     assert seen["kept"] == ["state.full", "edit 1", "edit 3", "unversioned", "same again", "edit 4"]
     assert seen["newest"] == 500
